@@ -1,0 +1,314 @@
+//! Action logs: the compact record of a game, and its replay.
+//!
+//! A game is fully decided by its [`EnvSpec`] (environment and parameters), its 32-byte seed
+//! and the actions of every turn, so that is all a log holds. Actions are packed at
+//! [`Env::ACTION_BITS`] bits per player per turn (2 for Snake), least significant bits first,
+//! turn after turn, player after player. Slots of players who were not to move hold code 0,
+//! and the bits after the last action are zero, so each game has exactly one encoding.
+
+use serde::{Deserialize, Serialize};
+
+use crate::snake::{SnakeError, SnakeGame, SnakeParams};
+use crate::{Env, Outcome, ToMove};
+
+/// An environment and its parameters: what a league plays.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "env", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum EnvSpec {
+    /// Snake on the Battlesnake standard rules (one snake: the solo score task).
+    Snake(SnakeParams),
+}
+
+impl EnvSpec {
+    /// The environment's id, as leagues and transcripts name it.
+    pub fn id(&self) -> &'static str {
+        match self {
+            EnvSpec::Snake(p) if p.snakes == 1 => "snake-solo",
+            EnvSpec::Snake(_) => "snake",
+        }
+    }
+
+    /// Number of players.
+    pub fn players(&self) -> usize {
+        match self {
+            EnvSpec::Snake(p) => usize::from(p.snakes),
+        }
+    }
+
+    /// Checks the parameters; the solo score task needs a turn limit so that it always ends.
+    pub fn validate(&self) -> Result<(), ReplayError> {
+        match self {
+            EnvSpec::Snake(p) => {
+                p.validate().map_err(ReplayError::Env)?;
+                if p.snakes == 1 && p.max_turns == 0 {
+                    return Err(ReplayError::Env(SnakeError::InvalidParams(
+                        "the solo score task needs a turn limit (max_turns > 0)".into(),
+                    )));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// A new game of this spec.
+    pub fn start(&self, seed: [u8; 32]) -> Result<SnakeGame, ReplayError> {
+        self.validate()?;
+        match self {
+            EnvSpec::Snake(p) => SnakeGame::new(p.clone(), seed).map_err(ReplayError::Env),
+        }
+    }
+
+    /// Bits per action in a log.
+    pub fn action_bits(&self) -> u32 {
+        match self {
+            EnvSpec::Snake(_) => SnakeGame::ACTION_BITS,
+        }
+    }
+}
+
+/// Why a log could not be decoded or replayed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplayError {
+    /// The environment refused the parameters or a step.
+    #[error(transparent)]
+    Env(#[from] SnakeError),
+    /// The packed actions are not `turns * players * bits` bits long, rounded up to bytes.
+    #[error("packed actions are {got} bytes; {turns} turns of {players} players need {expected}")]
+    WrongLength {
+        /// Turns in the log.
+        turns: u32,
+        /// Players.
+        players: usize,
+        /// Bytes needed.
+        expected: usize,
+        /// Bytes given.
+        got: usize,
+    },
+    /// Padding bits or the slot of a player who was not to move are not zero.
+    #[error("non-canonical log: {0}")]
+    NonCanonical(String),
+    /// The log goes on after the game ended.
+    #[error("the game ended at turn {ended_at} but the log has {turns} turns")]
+    MovesAfterEnd {
+        /// The turn the game ended.
+        ended_at: u32,
+        /// Turns in the log.
+        turns: u32,
+    },
+    /// A code that names no action.
+    #[error("turn {turn}, player {player}: code {code} is no action")]
+    BadCode {
+        /// Turn index.
+        turn: u32,
+        /// Player.
+        player: usize,
+        /// The code.
+        code: u32,
+    },
+}
+
+/// Actions packed at a fixed number of bits per player per turn.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PackedActions {
+    /// Turns recorded.
+    pub turns: u32,
+    /// The bits, least significant first.
+    #[serde(with = "hex_bytes")]
+    pub bytes: Vec<u8>,
+}
+
+impl PackedActions {
+    /// Bytes needed for `turns` turns.
+    pub fn byte_len(turns: u32, players: usize, bits: u32) -> usize {
+        (turns as usize * players * bits as usize).div_ceil(8)
+    }
+
+    /// Appends one turn of action codes (each below `2^bits`).
+    pub fn push_turn(&mut self, codes: &[u32], bits: u32) {
+        let mut at = self.turns as usize * codes.len() * bits as usize;
+        for &code in codes {
+            for b in 0..bits {
+                if at / 8 >= self.bytes.len() {
+                    self.bytes.push(0);
+                }
+                if (code >> b) & 1 == 1 {
+                    if let Some(byte) = self.bytes.get_mut(at / 8) {
+                        *byte |= 1 << (at % 8);
+                    }
+                }
+                at += 1;
+            }
+        }
+        self.turns = self.turns.saturating_add(1);
+    }
+
+    /// The code of `player` at `turn`.
+    pub fn code(&self, turn: u32, player: usize, players: usize, bits: u32) -> u32 {
+        let start = (turn as usize * players + player) * bits as usize;
+        (0..bits as usize).fold(0, |acc, b| {
+            let at = start + b;
+            let bit = self
+                .bytes
+                .get(at / 8)
+                .map_or(0, |byte| (byte >> (at % 8)) & 1);
+            acc | (u32::from(bit) << b)
+        })
+    }
+
+    /// Checks the length and zero padding.
+    pub fn check(&self, players: usize, bits: u32) -> Result<(), ReplayError> {
+        let expected = Self::byte_len(self.turns, players, bits);
+        if self.bytes.len() != expected {
+            return Err(ReplayError::WrongLength {
+                turns: self.turns,
+                players,
+                expected,
+                got: self.bytes.len(),
+            });
+        }
+        let used = self.turns as usize * players * bits as usize;
+        if used % 8 != 0 {
+            if let Some(&last) = self.bytes.last() {
+                if last >> (used % 8) != 0 {
+                    return Err(ReplayError::NonCanonical(
+                        "padding bits are not zero".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A whole game: spec, seed and every turn's actions.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ActionLog {
+    /// Environment and parameters.
+    pub spec: EnvSpec,
+    /// The match seed.
+    #[serde(with = "hex_seed")]
+    pub seed: [u8; 32],
+    /// The actions.
+    pub actions: PackedActions,
+}
+
+impl ActionLog {
+    /// An empty log.
+    pub fn new(spec: EnvSpec, seed: [u8; 32]) -> Self {
+        Self {
+            spec,
+            seed,
+            actions: PackedActions::default(),
+        }
+    }
+
+    /// Records one turn of Snake moves.
+    pub fn push_snake_turn(&mut self, moves: &[crate::snake::Direction]) {
+        let codes: Vec<u32> = moves.iter().map(|d| u32::from(d.code())).collect();
+        let bits = self.spec.action_bits();
+        self.actions.push_turn(&codes, bits);
+    }
+
+    /// Records one turn as played on `game` (before the step), zeroing the slots of players
+    /// who are not to move, so the log stays canonical.
+    pub fn record_turn(&mut self, game: &SnakeGame, moves: &[crate::snake::Direction]) {
+        let to_move = game.to_move();
+        let codes: Vec<u32> = moves
+            .iter()
+            .enumerate()
+            .map(|(p, d)| match to_move {
+                ToMove::Simultaneous(set) if set.contains(p) => u32::from(d.code()),
+                ToMove::One(q) if q == p => u32::from(d.code()),
+                _ => 0,
+            })
+            .collect();
+        self.actions.push_turn(&codes, self.spec.action_bits());
+    }
+
+    /// Replays the log from the start and returns the final state; see [`replay_with`].
+    pub fn replay(&self) -> Result<SnakeGame, ReplayError> {
+        replay_with(self, |_, _| {})
+    }
+}
+
+/// Replays `log`, calling `each_turn(state_before, actions)` for every turn, and returns the
+/// final state (finished or not). Rejects logs that are mis-sized, non-canonical, or that go
+/// on after the game ended.
+pub fn replay_with(
+    log: &ActionLog,
+    mut each_turn: impl FnMut(&SnakeGame, &[crate::snake::Direction]),
+) -> Result<SnakeGame, ReplayError> {
+    let mut game = log.spec.start(log.seed)?;
+    let players = log.spec.players();
+    let bits = log.spec.action_bits();
+    log.actions.check(players, bits)?;
+    let mut moves = vec![crate::snake::Direction::Up; players];
+    for turn in 0..log.actions.turns {
+        let to_move = game.to_move();
+        if to_move == ToMove::Over {
+            return Err(ReplayError::MovesAfterEnd {
+                ended_at: game.turn(),
+                turns: log.actions.turns,
+            });
+        }
+        for (player, slot) in moves.iter_mut().enumerate() {
+            let code = log.actions.code(turn, player, players, bits);
+            let moving = match to_move {
+                ToMove::Simultaneous(set) => set.contains(player),
+                ToMove::One(q) => q == player,
+                ToMove::Over => false,
+            };
+            if !moving && code != 0 {
+                return Err(ReplayError::NonCanonical(format!(
+                    "turn {turn}: player {player} is not to move but has code {code}"
+                )));
+            }
+            *slot = SnakeGame::action_from_code(code).ok_or(ReplayError::BadCode {
+                turn,
+                player,
+                code,
+            })?;
+        }
+        each_turn(&game, &moves);
+        game.step(&moves)?;
+    }
+    Ok(game)
+}
+
+/// Replays `log` and returns its outcome, or `None` if the log stops before the game ends.
+pub fn replay_outcome(log: &ActionLog) -> Result<Option<Outcome>, ReplayError> {
+    Ok(log.replay()?.outcome().copied())
+}
+
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        hex::decode(text).map_err(D::Error::custom)
+    }
+}
+
+pub(crate) mod hex_seed {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub(crate) fn serialize<S: Serializer>(seed: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(seed))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = hex::decode(&text).map_err(|e| D::Error::custom(format!("seed: {e}")))?;
+        bytes.try_into().map_err(|b: Vec<u8>| {
+            D::Error::custom(format!(
+                "seed is {} bytes; must be 32 (64 hex digits)",
+                b.len()
+            ))
+        })
+    }
+}

@@ -1,0 +1,1 @@
+//! Table-driven rule tests live in `tests/rules.rs`; this module checks internals.
