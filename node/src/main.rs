@@ -1,1 +1,46 @@
-fn main() {}
+//! `netsd`: the nets daemon and its command-line tool.
+//!
+//! For now it plays, replays and inspects games; the network daemon grows from here.
+
+mod games;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// netsd — play, verify and inspect nets matches.
+#[derive(Debug, Parser)]
+#[command(name = "netsd", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Play a game between built-in agents and save its transcript.
+    Play(games::PlayArgs),
+    /// Replay a transcript, check the result it claims, and print it.
+    Replay(games::ReplayArgs),
+    /// Step a Battlesnake /move JSON state with given moves; print the next state as JSON.
+    Step(games::StepArgs),
+    /// Print a board as text, from a Battlesnake JSON state or a transcript's final position.
+    Show(games::ShowArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Play(args) => games::play(&args),
+        Command::Replay(args) => games::replay(&args),
+        Command::Step(args) => games::step(&args),
+        Command::Show(args) => games::show(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("netsd: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

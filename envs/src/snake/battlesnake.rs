@@ -152,6 +152,8 @@ pub struct BattlesnakeMeta {
     pub game: GameInfo,
     /// Per player: the snake object with its positional fields ignored on export.
     pub snakes: Vec<BattleSnake>,
+    /// The id of the snake the request was for (`you`).
+    pub you: String,
 }
 
 impl BattlesnakeMeta {
@@ -190,7 +192,13 @@ impl BattlesnakeMeta {
                 source: "nets".into(),
             },
             snakes,
+            you: "snake-0".into(),
         }
+    }
+
+    /// The player the request was for.
+    pub fn you_index(&self) -> usize {
+        self.index_of(&self.you).unwrap_or(0)
     }
 
     /// The index of the snake with this id.
@@ -338,6 +346,7 @@ pub fn import(
     let meta = BattlesnakeMeta {
         game: request.game.clone(),
         snakes: board.snakes.clone(),
+        you: request.you.id.clone(),
     };
     Ok((game, meta))
 }
