@@ -13,6 +13,7 @@
 //!   solo score task), with import and export of the Battlesnake `/move` JSON;
 //! - [`log`], compact action logs and their replay, and [`transcript`], the readable game
 //!   record the command-line tool writes;
+//! - [`connect_four`], a small alternating-move game that keeps the abstraction honest;
 //! - [`snake::observation`], board planes for neural agents;
 //! - [`agents`], built-in deterministic baselines.
 //!
@@ -34,6 +35,7 @@
 //! ```
 
 pub mod agents;
+pub mod connect_four;
 pub mod log;
 pub mod rng;
 pub mod snake;

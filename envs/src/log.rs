@@ -96,6 +96,14 @@ pub enum ReplayError {
         /// Turns in the log.
         turns: u32,
     },
+    /// The environment refused a step of the log (e.g. a full column).
+    #[error("turn {turn}: {message}")]
+    Step {
+        /// Turn index.
+        turn: u32,
+        /// The environment's reason.
+        message: String,
+    },
     /// A code that names no action.
     #[error("turn {turn}, player {player}: code {code} is no action")]
     BadCode {
@@ -132,10 +140,10 @@ impl PackedActions {
                 if at / 8 >= self.bytes.len() {
                     self.bytes.push(0);
                 }
-                if (code >> b) & 1 == 1 {
-                    if let Some(byte) = self.bytes.get_mut(at / 8) {
-                        *byte |= 1 << (at % 8);
-                    }
+                if (code >> b) & 1 == 1
+                    && let Some(byte) = self.bytes.get_mut(at / 8)
+                {
+                    *byte |= 1 << (at % 8);
                 }
                 at += 1;
             }
@@ -168,14 +176,13 @@ impl PackedActions {
             });
         }
         let used = self.turns as usize * players * bits as usize;
-        if used % 8 != 0 {
-            if let Some(&last) = self.bytes.last() {
-                if last >> (used % 8) != 0 {
-                    return Err(ReplayError::NonCanonical(
-                        "padding bits are not zero".into(),
-                    ));
-                }
-            }
+        if !used.is_multiple_of(8)
+            && let Some(&last) = self.bytes.last()
+            && last >> (used % 8) != 0
+        {
+            return Err(ReplayError::NonCanonical(
+                "padding bits are not zero".into(),
+            ));
         }
         Ok(())
     }
@@ -237,23 +244,39 @@ impl ActionLog {
 /// on after the game ended.
 pub fn replay_with(
     log: &ActionLog,
-    mut each_turn: impl FnMut(&SnakeGame, &[crate::snake::Direction]),
+    each_turn: impl FnMut(&SnakeGame, &[crate::snake::Direction]),
 ) -> Result<SnakeGame, ReplayError> {
-    let mut game = log.spec.start(log.seed)?;
-    let players = log.spec.players();
-    let bits = log.spec.action_bits();
-    log.actions.check(players, bits)?;
-    let mut moves = vec![crate::snake::Direction::Up; players];
-    for turn in 0..log.actions.turns {
+    let game = log.spec.start(log.seed)?;
+    replay_actions(game, &log.actions, each_turn)
+}
+
+/// Replays packed actions on any [`Env`] from the state `game`, calling `each_turn(state_before,
+/// actions)` for every turn; the generic core of [`replay_with`]. The slots of players who are
+/// not to move must hold code 0.
+pub fn replay_actions<E: Env>(
+    mut game: E,
+    actions: &PackedActions,
+    mut each_turn: impl FnMut(&E, &[E::Action]),
+) -> Result<E, ReplayError> {
+    let players = game.players();
+    let bits = E::ACTION_BITS;
+    actions.check(players, bits)?;
+    let idle = E::action_from_code(0).ok_or(ReplayError::BadCode {
+        turn: 0,
+        player: 0,
+        code: 0,
+    })?;
+    let mut moves = vec![idle; players];
+    for turn in 0..actions.turns {
         let to_move = game.to_move();
         if to_move == ToMove::Over {
             return Err(ReplayError::MovesAfterEnd {
                 ended_at: game.turn(),
-                turns: log.actions.turns,
+                turns: actions.turns,
             });
         }
         for (player, slot) in moves.iter_mut().enumerate() {
-            let code = log.actions.code(turn, player, players, bits);
+            let code = actions.code(turn, player, players, bits);
             let moving = match to_move {
                 ToMove::Simultaneous(set) => set.contains(player),
                 ToMove::One(q) => q == player,
@@ -264,14 +287,13 @@ pub fn replay_with(
                     "turn {turn}: player {player} is not to move but has code {code}"
                 )));
             }
-            *slot = SnakeGame::action_from_code(code).ok_or(ReplayError::BadCode {
-                turn,
-                player,
-                code,
-            })?;
+            *slot = E::action_from_code(code).ok_or(ReplayError::BadCode { turn, player, code })?;
         }
         each_turn(&game, &moves);
-        game.step(&moves)?;
+        game.step(&moves).map_err(|e| ReplayError::Step {
+            turn,
+            message: e.to_string(),
+        })?;
     }
     Ok(game)
 }

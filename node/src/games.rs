@@ -183,7 +183,20 @@ pub(crate) fn play(args: &PlayArgs) -> Result<()> {
         let transcript = Transcript::from_log(&log, names)?;
         std::fs::write(path, transcript.to_json() + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
-        writeln!(stdout, "transcript written to {}", path.display())?;
+        // Read the file back and replay it, as any other node would.
+        let written = std::fs::read_to_string(path)
+            .with_context(|| format!("reading back {}", path.display()))?;
+        let replayed = Transcript::from_json(&written)?.verify()?;
+        anyhow::ensure!(
+            replayed == game,
+            "the replayed game differs from the one played"
+        );
+        writeln!(
+            stdout,
+            "transcript written to {} and verified by replay ({} turns)",
+            path.display(),
+            replayed.turn()
+        )?;
     }
     Ok(())
 }

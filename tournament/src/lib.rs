@@ -1,1 +1,6 @@
-//! placeholder
+//! The rulebook of the nets market: identities and signatures, the match protocol, transcripts
+//! and their verification by replay, ratings, epochs, Merkle batching and the economics.
+//!
+//! Like `nets-envs`, this crate is sans-IO: no clock reads, sockets, threads, disks or OS
+//! randomness, so that the daemon and the simulator drive the same code. It is not written
+//! yet; only its place in the workspace exists (and the check that keeps it pure).

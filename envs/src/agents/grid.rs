@@ -23,10 +23,10 @@ impl Grid {
         for snake in game.snakes().iter().filter(|s| s.is_alive()) {
             let n = snake.len();
             for (k, &seg) in snake.body.iter().enumerate() {
-                if let Some(i) = grid.index(seg) {
-                    if let Some(cell) = grid.free_after.get_mut(i) {
-                        *cell = (*cell).max((n - k) as u16);
-                    }
+                if let Some(i) = grid.index(seg)
+                    && let Some(cell) = grid.free_after.get_mut(i)
+                {
+                    *cell = (*cell).max((n - k) as u16);
                 }
             }
         }
@@ -87,10 +87,8 @@ impl Grid {
             }
             for &(q, who) in &next {
                 let still_owned = self.index(q).and_then(|c| owner.get(c)) == Some(&who);
-                if still_owned {
-                    if let Some(c) = counts.get_mut(usize::from(who)) {
-                        *c += 1;
-                    }
+                if still_owned && let Some(c) = counts.get_mut(usize::from(who)) {
+                    *c += 1;
                 }
             }
             next.retain(|&(q, who)| self.index(q).and_then(|c| owner.get(c)) == Some(&who));

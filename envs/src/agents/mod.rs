@@ -67,7 +67,7 @@ impl BuiltIn {
     pub fn build(self, seed: [u8; 32]) -> Box<dyn Agent + Send> {
         match self {
             BuiltIn::Random => Box::new(RandomAgent::new(seed)),
-            BuiltIn::Greedy => Box::new(Greedy::default()),
+            BuiltIn::Greedy => Box::new(Greedy),
             BuiltIn::Search => Box::new(Search::default()),
         }
     }

@@ -32,11 +32,11 @@ impl Agent for RandomAgent {
         let mut options = [Direction::Up; 4];
         let mut n = 0;
         for d in Direction::ALL {
-            if head.step(d) != neck || neck == head {
-                if let Some(slot) = options.get_mut(n) {
-                    *slot = d;
-                    n += 1;
-                }
+            if (head.step(d) != neck || neck == head)
+                && let Some(slot) = options.get_mut(n)
+            {
+                *slot = d;
+                n += 1;
             }
         }
         options

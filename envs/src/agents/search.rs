@@ -44,11 +44,11 @@ impl Search {
         let mut n = 0;
         if let Some(s) = game.snakes().get(player) {
             for d in Direction::ALL {
-                if grid.passable(s.head().step(d), 1) {
-                    if let Some(slot) = out.get_mut(n) {
-                        *slot = d;
-                        n += 1;
-                    }
+                if grid.passable(s.head().step(d), 1)
+                    && let Some(slot) = out.get_mut(n)
+                {
+                    *slot = d;
+                    n += 1;
                 }
             }
         }

@@ -47,10 +47,10 @@ pub fn encode(game: &SnakeGame, player: usize, out: &mut [f32]) {
         if game.in_bounds(at) {
             let row = h - 1 - at.y as usize;
             let index = p * plane + row * w + at.x as usize;
-            if let Some(cell) = out.get_mut(index) {
-                if *cell < value {
-                    *cell = value;
-                }
+            if let Some(cell) = out.get_mut(index)
+                && *cell < value
+            {
+                *cell = value;
             }
         }
     };
