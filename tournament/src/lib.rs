@@ -2,5 +2,7 @@
 //! and their verification by replay, ratings, epochs, Merkle batching and the economics.
 //!
 //! Like `nets-envs`, this crate is sans-IO: no clock reads, sockets, threads, disks or OS
-//! randomness, so that the daemon and the simulator drive the same code. It is not written
-//! yet; only its place in the workspace exists (and the check that keeps it pure).
+//! randomness, so that the daemon and the simulator drive the same code.
+
+pub mod hash;
+pub mod identity;
