@@ -75,7 +75,9 @@ pub enum TranscriptError {
 impl Transcript {
     /// Builds the transcript of a replayable log.
     pub fn from_log(log: &ActionLog, players: Vec<String>) -> Result<Self, ReplayError> {
-        let mut moves = Vec::with_capacity(log.actions.turns as usize);
+        // No capacity from `turns`: it is unchecked input until replay validates the length,
+        // and a huge count would abort on allocation.
+        let mut moves = Vec::new();
         let game = replay_with(log, |state, actions| {
             let to_move = state.to_move();
             let line: String = actions

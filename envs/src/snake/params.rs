@@ -89,6 +89,13 @@ impl SnakeParams {
                 self.snakes
             )));
         }
+        if self.snakes > 2 && self.width.min(self.height) < 7 {
+            return Err(SnakeError::InvalidParams(format!(
+                "a free-for-all of {} snakes needs a board of at least 7x7 (the start positions \
+                 and their food do not fit on {}x{})",
+                self.snakes, self.width, self.height
+            )));
+        }
         if self.max_health == 0 {
             return Err(SnakeError::InvalidParams(
                 "max_health must be at least 1".into(),
