@@ -40,7 +40,7 @@ impl Domain {
 /// The bytes actually signed for `payload` in `domain`.
 pub fn signing_bytes(domain: Domain, payload: &[u8]) -> Vec<u8> {
     let tag = domain.tag();
-    let mut out = Vec::with_capacity(7 + tag.len() + 1 + payload.len());
+    let mut out = Vec::new();
     out.extend_from_slice(b"nets/1/");
     out.extend_from_slice(tag);
     out.push(0);

@@ -1,0 +1,358 @@
+//! The messages of the match protocol and the records it produces.
+//!
+//! Every protocol message is a [`MatchMessage`]: version, match id, sequence number, the hash
+//! of the previous message of the conversation (by either side), the sender, a body, and the
+//! sender's signature over all of that. The chain of `prev` hashes makes any prefix of a
+//! conversation a piece of evidence: it shows exactly what was said, in which order, and by
+//! whom.
+
+use nets_envs::Outcome;
+use nets_envs::log::{EnvSpec, PackedActions};
+use serde::{Deserialize, Serialize};
+
+use crate::hash::{Hash32, keccak256};
+use crate::identity::{Domain, Keypair, PlayerId, Signature, SignatureError};
+use crate::wire::{self, bytes32};
+
+/// The protocol version spoken here.
+pub const VERSION: u8 = 1;
+
+/// What both players agree on before a match: it names the match.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MatchHeader {
+    /// The epoch the match belongs to.
+    pub epoch: u64,
+    /// The pairing round within the epoch.
+    pub round: u32,
+    /// Environment and parameters (the league's game).
+    pub env: EnvSpec,
+    /// Seat 0: commits first.
+    pub a: PlayerId,
+    /// Seat 1: answers.
+    pub b: PlayerId,
+}
+
+impl MatchHeader {
+    /// The match id: keccak256 of a domain tag and the header's canonical encoding. Every
+    /// message and record carries it, so nothing can be replayed into another match.
+    pub fn match_id(&self) -> Hash32 {
+        keccak256(&[b"nets/match-id", &wire::encode(self)])
+    }
+
+    /// Whether this is a solo score task (both play the same seeded instance alone).
+    pub fn is_solo(&self) -> bool {
+        self.env.players() == 1
+    }
+
+    /// The seat of `player`, if it plays in this match.
+    pub fn seat_of(&self, player: &PlayerId) -> Option<Seat> {
+        if *player == self.a {
+            Some(Seat::A)
+        } else if *player == self.b {
+            Some(Seat::B)
+        } else {
+            None
+        }
+    }
+
+    /// The player in `seat`.
+    pub fn player(&self, seat: Seat) -> PlayerId {
+        match seat {
+            Seat::A => self.a,
+            Seat::B => self.b,
+        }
+    }
+}
+
+/// One of the two seats of a match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Seat {
+    /// Commits first, reveals last.
+    A,
+    /// Answers in the clear.
+    B,
+}
+
+impl Seat {
+    /// The other seat.
+    pub fn other(self) -> Self {
+        match self {
+            Seat::A => Seat::B,
+            Seat::B => Seat::A,
+        }
+    }
+
+    /// 0 for A, 1 for B (the player index in results).
+    pub fn index(self) -> u8 {
+        match self {
+            Seat::A => 0,
+            Seat::B => 1,
+        }
+    }
+}
+
+/// What a message says.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Body {
+    /// A: commitment to its seed share, `keccak256("nets/seed-commit" ++ match id ++ a)`.
+    SeedCommit {
+        /// The commitment.
+        commitment: Hash32,
+    },
+    /// B: its seed share in the clear.
+    SeedAnswer {
+        /// B's share.
+        #[serde(with = "bytes32")]
+        secret: [u8; 32],
+    },
+    /// A: its seed share, and its commitment to its first move (duel) or to its whole action
+    /// log (solo).
+    SeedReveal {
+        /// A's share.
+        #[serde(with = "bytes32")]
+        secret: [u8; 32],
+        /// The first commitment.
+        commitment: Hash32,
+    },
+    /// B: its move for `turn`, in the clear (A's is already committed).
+    Move {
+        /// Turn index.
+        turn: u32,
+        /// Action code.
+        code: u8,
+    },
+    /// A: opens its commitment for `turn` and commits to the next move if the game goes on.
+    Reveal {
+        /// Turn index.
+        turn: u32,
+        /// Action code.
+        code: u8,
+        /// The commitment's salt.
+        #[serde(with = "bytes32")]
+        salt: [u8; 32],
+        /// Commitment to the move of `turn + 1`, absent when the game ended.
+        next: Option<Hash32>,
+    },
+    /// B (solo): its whole action log in the clear.
+    Log {
+        /// B's moves.
+        actions: PackedActions,
+    },
+    /// A (solo): opens its log commitment.
+    LogReveal {
+        /// A's moves.
+        actions: PackedActions,
+        /// The commitment's salt.
+        #[serde(with = "bytes32")]
+        salt: [u8; 32],
+    },
+    /// The sender's signature over the result (see [`ResultPayload`]).
+    Result {
+        /// The result, in seats (winner 0 = A).
+        result: Outcome,
+        /// Signature in [`Domain::MatchResult`] over the payload's encoding.
+        signature: Signature,
+    },
+}
+
+impl Body {
+    /// A short name for logs and errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Body::SeedCommit { .. } => "seed-commit",
+            Body::SeedAnswer { .. } => "seed-answer",
+            Body::SeedReveal { .. } => "seed-reveal",
+            Body::Move { .. } => "move",
+            Body::Reveal { .. } => "reveal",
+            Body::Log { .. } => "log",
+            Body::LogReveal { .. } => "log-reveal",
+            Body::Result { .. } => "result",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Unsigned<'a> {
+    v: u8,
+    match_id: &'a Hash32,
+    seq: u32,
+    prev: &'a Hash32,
+    sender: &'a PlayerId,
+    body: &'a Body,
+}
+
+/// A signed protocol message.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MatchMessage {
+    /// Protocol version ([`VERSION`]).
+    pub v: u8,
+    /// The match.
+    pub match_id: Hash32,
+    /// Position in the conversation, from 0.
+    pub seq: u32,
+    /// Hash of message `seq - 1` ([`Hash32::ZERO`] for the first).
+    pub prev: Hash32,
+    /// Who sent it.
+    pub sender: PlayerId,
+    /// What it says.
+    pub body: Body,
+    /// The sender's signature in [`Domain::MatchMessage`] over all fields above.
+    pub sig: Signature,
+}
+
+impl MatchMessage {
+    /// Builds and signs a message.
+    pub fn sign(key: &Keypair, match_id: Hash32, seq: u32, prev: Hash32, body: Body) -> Self {
+        let sender = key.id();
+        let payload = wire::encode(&Unsigned {
+            v: VERSION,
+            match_id: &match_id,
+            seq,
+            prev: &prev,
+            sender: &sender,
+            body: &body,
+        });
+        Self {
+            v: VERSION,
+            match_id,
+            seq,
+            prev,
+            sender,
+            body,
+            sig: key.sign(Domain::MatchMessage, &payload),
+        }
+    }
+
+    /// The bytes the signature covers.
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        wire::encode(&Unsigned {
+            v: self.v,
+            match_id: &self.match_id,
+            seq: self.seq,
+            prev: &self.prev,
+            sender: &self.sender,
+            body: &self.body,
+        })
+    }
+
+    /// Checks the sender's signature.
+    pub fn verify_signature(&self) -> Result<(), SignatureError> {
+        self.sender
+            .verify(Domain::MatchMessage, &self.signed_bytes(), &self.sig)
+    }
+
+    /// The message's hash: keccak256 of its canonical encoding, signature included.
+    pub fn hash(&self) -> Hash32 {
+        keccak256(&[&wire::encode(self)])
+    }
+
+    /// Canonical bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        wire::encode(self)
+    }
+
+    /// Decodes canonical bytes (signature not checked here).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, wire::WireError> {
+        let m: Self = wire::decode(bytes, wire::MAX_MATCH_MESSAGE)?;
+        if m.v != VERSION {
+            return Err(wire::WireError::Version(m.v));
+        }
+        Ok(m)
+    }
+}
+
+/// What both players sign at the end: everything needed to replay the match.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ResultPayload {
+    /// Protocol version.
+    pub v: u8,
+    /// The match.
+    pub header: MatchHeader,
+    /// A's seed share.
+    #[serde(with = "bytes32")]
+    pub seed_a: [u8; 32],
+    /// B's seed share.
+    #[serde(with = "bytes32")]
+    pub seed_b: [u8; 32],
+    /// The action logs: one for a duel (both seats), two for a solo task (A's, then B's).
+    pub actions: Vec<PackedActions>,
+    /// The result in seats: winner 0 is A, winner 1 is B.
+    pub result: Outcome,
+}
+
+impl ResultPayload {
+    /// The transcript hash: keccak256 of the payload's canonical encoding.
+    pub fn transcript_hash(&self) -> Hash32 {
+        keccak256(&[b"nets/transcript", &wire::encode(self)])
+    }
+
+    /// The bytes each player signs in [`Domain::MatchResult`].
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        self.transcript_hash().0.to_vec()
+    }
+}
+
+/// The outcome record: the result payload with both players' signatures. Gossiped, verified by
+/// replay, rated and anchored.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OutcomeRecord {
+    /// What was played and the result.
+    pub payload: ResultPayload,
+    /// A's signature over the transcript hash.
+    pub sig_a: Signature,
+    /// B's signature over the transcript hash.
+    pub sig_b: Signature,
+}
+
+impl OutcomeRecord {
+    /// The record's id: its transcript hash.
+    pub fn id(&self) -> Hash32 {
+        self.payload.transcript_hash()
+    }
+
+    /// Canonical bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        wire::encode(self)
+    }
+
+    /// Decodes canonical bytes (nothing verified yet: see [`crate::verify`]).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, wire::WireError> {
+        let r: Self = wire::decode(bytes, wire::MAX_RECORD)?;
+        if r.payload.v != VERSION {
+            return Err(wire::WireError::Version(r.payload.v));
+        }
+        Ok(r)
+    }
+}
+
+/// Commitment to A's seed share.
+pub fn seed_commitment(match_id: &Hash32, secret: &[u8; 32]) -> Hash32 {
+    keccak256(&[b"nets/seed-commit", &match_id.0, secret])
+}
+
+/// The match seed from both shares.
+pub fn match_seed(match_id: &Hash32, a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
+    keccak256(&[b"nets/seed", &match_id.0, a, b]).0
+}
+
+/// Commitment to a move.
+pub fn move_commitment(match_id: &Hash32, turn: u32, code: u8, salt: &[u8; 32]) -> Hash32 {
+    keccak256(&[
+        b"nets/move-commit",
+        &match_id.0,
+        &turn.to_le_bytes(),
+        &[code],
+        salt,
+    ])
+}
+
+/// Commitment to a whole action log.
+pub fn log_commitment(match_id: &Hash32, actions: &PackedActions, salt: &[u8; 32]) -> Hash32 {
+    keccak256(&[
+        b"nets/log-commit",
+        &match_id.0,
+        &wire::encode(actions),
+        salt,
+    ])
+}

@@ -1,0 +1,158 @@
+//! The wire format: canonical CBOR (via ciborium) with hard size limits.
+//!
+//! Every message type is a serde struct encoded as a CBOR map in field-declaration order with
+//! minimal-length integers, definite lengths and byte strings for binary data; that encoding
+//! is the canonical form. [`decode`] accepts exactly the canonical form: it refuses input over
+//! the limit before parsing, refuses trailing bytes, and re-encodes the decoded value and
+//! refuses the input if the bytes differ (non-minimal integers, indefinite lengths, reordered
+//! or duplicated keys, floats for integers, …). So one value has one encoding, and hashes and
+//! signatures over encodings are well defined.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Largest match-protocol message (one move, a reveal, a result signature).
+pub const MAX_MATCH_MESSAGE: usize = 4 * 1024;
+/// Largest outcome record, timeout claim or evidence object (a full action log and a message
+/// chain of a long game).
+pub const MAX_RECORD: usize = 512 * 1024;
+
+/// Why bytes were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WireError {
+    /// Larger than the limit for this kind of message.
+    #[error("message of {size} bytes exceeds the limit of {limit}")]
+    TooLarge {
+        /// Bytes received.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Not CBOR of the expected shape.
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    /// Bytes after the message.
+    #[error("{0} trailing bytes after the message")]
+    Trailing(usize),
+    /// Valid CBOR, but not the canonical encoding of the value.
+    #[error("non-canonical encoding")]
+    NonCanonical,
+    /// A version this node does not speak.
+    #[error("unsupported version {0}")]
+    Version(u8),
+}
+
+/// The canonical encoding of `value`.
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail; a serialisation error would be a bug in a type's
+    // Serialize impl, and yields an empty (never valid) message rather than a panic.
+    if ciborium::into_writer(value, &mut out).is_err() {
+        out.clear();
+    }
+    out
+}
+
+/// Decodes the canonical encoding of a `T` of at most `limit` bytes.
+pub fn decode<T: Serialize + DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T, WireError> {
+    if bytes.len() > limit {
+        return Err(WireError::TooLarge {
+            size: bytes.len(),
+            limit,
+        });
+    }
+    let mut reader = bytes;
+    let value: T =
+        ciborium::from_reader(&mut reader).map_err(|e| WireError::Malformed(e.to_string()))?;
+    if !reader.is_empty() {
+        return Err(WireError::Trailing(reader.len()));
+    }
+    if encode(&value) != bytes {
+        return Err(WireError::NonCanonical);
+    }
+    Ok(value)
+}
+
+/// Serde helpers for fixed-size byte arrays as CBOR byte strings.
+pub mod bytes32 {
+    use serde::{Deserializer, Serializer};
+
+    /// As a byte string.
+    pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(v)
+    }
+
+    /// From a byte string of exactly 32 bytes.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = [u8; 32];
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("32 bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<[u8; 32], E> {
+                <[u8; 32]>::try_from(v).map_err(|_| E::invalid_length(v.len(), &self))
+            }
+        }
+        d.deserialize_bytes(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Msg {
+        v: u8,
+        n: u64,
+        #[serde(with = "serde_bytes_vec")]
+        data: Vec<u8>,
+    }
+
+    mod serde_bytes_vec {
+        use serde::{Deserialize, Deserializer, Serializer};
+        pub(super) fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bytes(v)
+        }
+        pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+            let v: ciborium::Value = Deserialize::deserialize(d)?;
+            v.into_bytes()
+                .map_err(|_| serde::de::Error::custom("expected bytes"))
+        }
+    }
+
+    #[test]
+    fn round_trips_and_rejects_the_rest() {
+        let m = Msg {
+            v: 1,
+            n: 300,
+            data: vec![1, 2, 3],
+        };
+        let bytes = encode(&m);
+        assert_eq!(decode::<Msg>(&bytes, 100), Ok(m));
+        assert!(matches!(
+            decode::<Msg>(&bytes, 3),
+            Err(WireError::TooLarge { .. })
+        ));
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        assert_eq!(decode::<Msg>(&trailing, 100), Err(WireError::Trailing(1)));
+        assert!(matches!(
+            decode::<Msg>(&bytes[..bytes.len() - 1], 100),
+            Err(WireError::Malformed(_))
+        ));
+        // 300 encoded with an 8-byte integer instead of a 2-byte one.
+        let long = {
+            let mut b = Vec::new();
+            b.push(0xa3); // map(3)
+            b.extend_from_slice(&[0x61, b'v', 0x01]);
+            b.extend_from_slice(&[0x61, b'n', 0x1b, 0, 0, 0, 0, 0, 0, 0x01, 0x2c]);
+            b.extend_from_slice(&[0x64, b'd', b'a', b't', b'a', 0x43, 1, 2, 3]);
+            b
+        };
+        assert_eq!(decode::<Msg>(&long, 100), Err(WireError::NonCanonical));
+    }
+}
