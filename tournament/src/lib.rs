@@ -72,11 +72,14 @@
 )]
 
 pub mod conversation;
+pub mod economics;
+pub mod epoch;
 pub mod evidence;
 pub mod hash;
 pub mod identity;
 pub mod merkle;
 pub mod messages;
+pub mod pairing;
 pub mod protocol;
 pub mod rating;
 pub mod timeout;
