@@ -1,0 +1,129 @@
+//! Outcome verification throughput, next to the bound set by signature checking alone.
+//!
+//! Records are real: 200-turn-limit duels between search agents played through the match
+//! machines. Reported per record: full `verify` (two signatures + replay), `verify_many` over
+//! a batch (ed25519 batch verification + replay), and, as the baseline measured in the same
+//! run, the two signature checks alone (single and batched).
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use nets_envs::agents::{Agent, Search};
+use nets_envs::log::EnvSpec;
+use nets_envs::snake::SnakeParams;
+use nets_tournament::identity::{Domain, Keypair, SignedItem, verify_batch};
+use nets_tournament::messages::{MatchHeader, OutcomeRecord};
+use nets_tournament::protocol::{Event, MatchConfig, MatchMachine};
+use nets_tournament::verify::{verify, verify_many};
+
+fn play(round: u32) -> OutcomeRecord {
+    let (ka, kb) = (Keypair::from_secret([1; 32]), Keypair::from_secret([2; 32]));
+    let header = MatchHeader {
+        epoch: 0,
+        round,
+        env: EnvSpec::Snake(SnakeParams {
+            max_turns: 200,
+            ..SnakeParams::duel(11)
+        }),
+        a: ka.id(),
+        b: kb.id(),
+    };
+    let cfg = MatchConfig::default();
+    let mut m = [
+        MatchMachine::new(0, header.clone(), ka, [3; 32], cfg).unwrap(),
+        MatchMachine::new(0, header, kb, [4; 32], cfg).unwrap(),
+    ];
+    let mut agents = [
+        Search {
+            budget: 150,
+            max_depth: 2,
+        },
+        Search {
+            budget: 150,
+            max_depth: 2,
+        },
+    ];
+    loop {
+        for me in 0..2 {
+            while let Some(ev) = m[me].poll_event() {
+                match ev {
+                    Event::ActionNeeded { .. } => {
+                        let g = m[me].pending_game().unwrap().clone();
+                        let seat = m[me].seat().index() as usize;
+                        let mv = agents[me].choose(&g, seat);
+                        m[me].supply_action(0, mv.code()).unwrap();
+                    }
+                    Event::Finished(r) => return r,
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+            while let Some(msg) = m[me].poll_transmit() {
+                m[1 - me].handle_message(0, msg);
+            }
+        }
+    }
+}
+
+fn signatures(records: &[OutcomeRecord]) -> Vec<SignedItem> {
+    records
+        .iter()
+        .flat_map(|r| {
+            let bytes = r.payload.signed_bytes();
+            [
+                SignedItem {
+                    signer: r.payload.header.a,
+                    domain: Domain::MatchResult,
+                    payload: bytes.clone(),
+                    signature: r.sig_a,
+                },
+                SignedItem {
+                    signer: r.payload.header.b,
+                    domain: Domain::MatchResult,
+                    payload: bytes,
+                    signature: r.sig_b,
+                },
+            ]
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let records: Vec<OutcomeRecord> = (0..64).map(play).collect();
+    let turns: u64 = records
+        .iter()
+        .map(|r| u64::from(r.payload.actions[0].turns))
+        .sum();
+    eprintln!(
+        "{} records, {:.0} turns on average",
+        records.len(),
+        turns as f64 / records.len() as f64
+    );
+    let items = signatures(&records);
+    let n = records.len() as u64;
+    let mut g = c.benchmark_group("outcomes");
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("signatures_only_single", |b| {
+        b.iter(|| {
+            for i in &items {
+                black_box(i.signer.verify(i.domain, &i.payload, &i.signature)).unwrap();
+            }
+        })
+    });
+    g.bench_function("signatures_only_batched", |b| {
+        b.iter(|| black_box(verify_batch(&items)).unwrap())
+    });
+    g.bench_function("verify_single", |b| {
+        b.iter(|| {
+            for r in &records {
+                black_box(verify(r)).unwrap();
+            }
+        })
+    });
+    g.bench_function("verify_batched", |b| {
+        b.iter(|| black_box(verify_many(&records)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
