@@ -31,6 +31,13 @@ pub enum Evidence {
         /// What the detecting node found wrong (informative; verification recomputes it).
         reason: String,
     },
+    /// Two different attestations by one key for one epoch of one league.
+    ConflictingAttestations {
+        /// One.
+        first: crate::league::Attestation,
+        /// The other.
+        second: crate::league::Attestation,
+    },
     /// Two outcome records of one match whose results differ, both signed by one player.
     ConflictingResults {
         /// One.
@@ -82,6 +89,22 @@ pub fn verify_evidence(evidence: &Evidence) -> Result<PlayerId, EvidenceError> {
                 Ok(()) => Err(fail("the message is valid")),
                 Err(e) => Err(EvidenceError(format!("not attributable: {e}"))),
             }
+        }
+        Evidence::ConflictingAttestations { first, second } => {
+            if first.signer != second.signer {
+                return Err(fail("the attestations have different signers"));
+            }
+            if first.epoch != second.epoch || first.league != second.league {
+                return Err(fail("the attestations are for different epochs or leagues"));
+            }
+            if first == second {
+                return Err(fail("the attestations are identical"));
+            }
+            first
+                .verify()
+                .and(second.verify())
+                .map_err(|e| EvidenceError(e.to_string()))?;
+            Ok(first.signer)
         }
         Evidence::ConflictingResults { first, second } => {
             if first.payload.header != second.payload.header {

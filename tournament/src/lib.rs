@@ -77,6 +77,7 @@ pub mod epoch;
 pub mod evidence;
 pub mod hash;
 pub mod identity;
+pub mod league;
 pub mod merkle;
 pub mod messages;
 pub mod pairing;
