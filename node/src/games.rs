@@ -2,41 +2,29 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use nets_envs::agents::{Agent, BuiltIn, agent_seed};
+use nets_envs::Outcome;
+use nets_envs::agents::{BuiltIn, agent_seed};
 use nets_envs::log::{ActionLog, EnvSpec};
 use nets_envs::snake::battlesnake::{self, BattlesnakeMeta};
 use nets_envs::snake::{Direction, SnakeGame, SnakeParams};
 use nets_envs::transcript::Transcript;
-
-/// A built-in agent kind on the command line.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub(crate) enum AgentKind {
-    /// Uniform among moves that do not reverse into its neck (seeded).
-    Random,
-    /// Nearest food, avoiding moves that die at once.
-    Greedy,
-    /// Depth-limited search with flood-fill evaluation and a node budget.
-    Search,
-}
-
-impl AgentKind {
-    fn built_in(self) -> BuiltIn {
-        match self {
-            AgentKind::Random => BuiltIn::Random,
-            AgentKind::Greedy => BuiltIn::Greedy,
-            AgentKind::Search => BuiltIn::Search,
-        }
-    }
-}
+use nets_node::agent::{AgentSpec, GameEnd, OnnxAgent, Player, play_game};
+use nets_node::batcher::{BatchConfig, Batcher, Client};
+use nets_node::model::{Device, ModelOptions, SnakeModel};
 
 #[derive(Debug, Args)]
 pub(crate) struct PlayArgs {
-    /// Agents, one per snake, in seat order (2 for a duel, 1 for the solo task, up to 4).
-    #[arg(short, long = "agent", value_enum, num_args = 1.., default_values_t = [AgentKind::Search, AgentKind::Greedy])]
-    agents: Vec<AgentKind>,
+    /// Agents, one per snake, in seat order (2 for a duel, 1 for the solo task, up to 4):
+    /// random, greedy, search, or onnx:PATH for a neural agent playing the ONNX model at PATH
+    /// (see docs/models.md).
+    #[arg(short, long = "agent", num_args = 1.., default_values = ["search", "greedy"])]
+    agents: Vec<AgentSpec>,
     /// Match seed: 64 hex digits, or a decimal number (little-endian in the first 8 bytes).
     #[arg(short, long, default_value = "1")]
     seed: String,
@@ -58,6 +46,126 @@ pub(crate) struct PlayArgs {
     /// Print the board after every turn, not only the last.
     #[arg(long)]
     every_turn: bool,
+    /// Play this many games, with seeds SEED, SEED+1, … (the seed's first 8 bytes as a
+    /// little-endian counter), several at once; ONNX agents of all games share one batched
+    /// model. Prints one line per game and a summary.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    games: u32,
+    /// With --games: how many games are in progress at the same time.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    parallel: u32,
+    #[command(flatten)]
+    inference: InferenceArgs,
+}
+
+/// How ONNX agents run their models.
+#[derive(Debug, Args)]
+pub(crate) struct InferenceArgs {
+    /// Where ONNX models run: cpu, or cuda (needs the GPU build of ONNX Runtime and a GPU).
+    #[arg(long, default_value = "cpu")]
+    device: Device,
+    /// ONNX Runtime intra-op threads per model.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: u16,
+    /// The most boards one model call evaluates.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    max_batch: u32,
+    /// The longest a board waits for others to join its batch, in microseconds.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    max_wait_us: u64,
+}
+
+impl InferenceArgs {
+    fn model_options(&self) -> ModelOptions {
+        ModelOptions {
+            device: self.device,
+            threads: usize::from(self.threads),
+        }
+    }
+
+    fn batch_config(&self) -> BatchConfig {
+        let max_batch = usize::try_from(self.max_batch).unwrap_or(usize::MAX);
+        BatchConfig {
+            max_batch,
+            max_wait: Duration::from_micros(self.max_wait_us),
+            queue: max_batch.saturating_mul(4).max(64),
+        }
+    }
+}
+
+/// What sits in one seat of a `play` run.
+enum Seat {
+    /// A built-in agent.
+    BuiltIn(BuiltIn),
+    /// An ONNX agent of the model with this index in [`Models::batchers`], and its name.
+    Onnx(usize, String),
+}
+
+/// The agents of one `play` run: one batcher per distinct model file, and each seat's agent.
+struct Models {
+    batchers: Vec<(PathBuf, Batcher)>,
+    seats: Vec<Seat>,
+}
+
+impl Models {
+    fn load(
+        specs: &[AgentSpec],
+        width: usize,
+        height: usize,
+        args: &InferenceArgs,
+    ) -> Result<Self> {
+        let mut batchers: Vec<(PathBuf, Batcher)> = Vec::new();
+        let mut seats = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let seat = match spec {
+                AgentSpec::BuiltIn(kind) => Seat::BuiltIn(*kind),
+                AgentSpec::Onnx(path) => {
+                    let index = match batchers.iter().position(|(p, _)| p == path) {
+                        Some(index) => index,
+                        None => {
+                            let model = SnakeModel::load(path, &args.model_options())?;
+                            let batcher =
+                                Batcher::spawn(model, width, height, args.batch_config())?;
+                            batchers.push((path.clone(), batcher));
+                            batchers.len() - 1
+                        }
+                    };
+                    Seat::Onnx(index, spec.to_string())
+                }
+            };
+            seats.push(seat);
+        }
+        Ok(Self { batchers, seats })
+    }
+
+    /// Stops the inference workers, once every agent is dropped.
+    fn shutdown(self) {
+        for (_, batcher) in self.batchers {
+            batcher.shutdown();
+        }
+    }
+
+    /// Fresh agents for one game; its ONNX agents of one model share one client (they are
+    /// asked one after the other).
+    fn players(&self, seed: [u8; 32]) -> Vec<Box<dyn Player + Send>> {
+        let clients: Vec<Arc<Client>> = self
+            .batchers
+            .iter()
+            .map(|(_, b)| Arc::new(b.client()))
+            .collect();
+        self.seats
+            .iter()
+            .enumerate()
+            .map(|(p, seat)| -> Box<dyn Player + Send> {
+                match seat {
+                    Seat::BuiltIn(kind) => Box::new(kind.build(agent_seed(seed, p))),
+                    Seat::Onnx(model, name) => {
+                        Box::new(OnnxAgent::new(name.clone(), Arc::clone(&clients[*model])))
+                    }
+                }
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -144,43 +252,59 @@ pub(crate) fn play(args: &PlayArgs) -> Result<()> {
         ..SnakeParams::default()
     };
     let spec = EnvSpec::Snake(params);
-    let mut game = spec.start(seed).context("cannot start the game")?;
-    let mut agents: Vec<Box<dyn Agent + Send>> = args
-        .agents
-        .iter()
-        .enumerate()
-        .map(|(p, k)| k.built_in().build(agent_seed(seed, p)))
-        .collect();
+    let game = spec.start(seed).context("cannot start the game")?;
+    if args.games > 1 && (args.out.is_some() || args.every_turn) {
+        bail!("-o and --every-turn are for a single game; leave them out with --games");
+    }
+    let models = Models::load(
+        &args.agents,
+        usize::from(args.board),
+        usize::from(args.board),
+        &args.inference,
+    )?;
+    if args.games > 1 {
+        play_many(args, &spec, seed, &models)?;
+        models.shutdown();
+        return Ok(());
+    }
+    let mut agents = models.players(seed);
     let names: Vec<String> = agents.iter().map(|a| a.name()).collect();
-    let mut log = ActionLog::new(spec, seed);
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", seats(&names))?;
     if args.every_turn {
         writeln!(stdout, "{game}")?;
     }
-    while !game.is_over() {
-        let moves: Vec<Direction> = agents
-            .iter_mut()
-            .enumerate()
-            .map(|(p, a)| {
-                if game.snakes().get(p).is_some_and(|s| s.is_alive()) {
-                    a.choose(&game, p)
-                } else {
-                    Direction::Up
-                }
-            })
-            .collect();
-        log.record_turn(&game, &moves);
-        game.step(&moves)?;
+    let log = ActionLog::new(spec, seed);
+    let played = play_game(game, &mut agents, log, |state| {
         if args.every_turn {
-            writeln!(stdout, "{game}")?;
+            // A closed standard output shows at the next write below.
+            let _ = writeln!(stdout, "{state}");
         }
-    }
+    })?;
+    drop(agents);
+    models.shutdown();
+    let game = played.game;
     if !args.every_turn {
         writeln!(stdout, "{game}")?;
     }
+    if let GameEnd::Forfeit {
+        player,
+        turn,
+        error,
+    } = &played.end
+    {
+        let name = names.get(*player).map_or("?", String::as_str);
+        writeln!(
+            stdout,
+            "forfeit: player {player} ({name}) failed on turn {turn}: {error}"
+        )?;
+        match played.end.winner(names.len()) {
+            Some(winner) => writeln!(stdout, "result: player {winner} wins by forfeit")?,
+            None => writeln!(stdout, "result: player {player} forfeits")?,
+        }
+    }
     if let Some(path) = &args.out {
-        let transcript = Transcript::from_log(&log, names)?;
+        let transcript = Transcript::from_log(&played.log, names)?;
         std::fs::write(path, transcript.to_json() + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
         // Read the file back and replay it, as any other node would.
@@ -191,14 +315,167 @@ pub(crate) fn play(args: &PlayArgs) -> Result<()> {
             replayed == game,
             "the replayed game differs from the one played"
         );
+        let note = if replayed.is_over() {
+            ""
+        } else {
+            "; unfinished: a transcript does not record a forfeit"
+        };
         writeln!(
             stdout,
-            "transcript written to {} and verified by replay ({} turns)",
+            "transcript written to {} and verified by replay ({} turns{note})",
             path.display(),
             replayed.turn()
         )?;
     }
     Ok(())
+}
+
+/// The seed of game `index` of a `--games` run: `index` added to the first 8 bytes, read as
+/// a little-endian counter.
+fn nth_seed(seed: [u8; 32], index: u32) -> [u8; 32] {
+    let mut low = [0u8; 8];
+    low.copy_from_slice(&seed[..8]);
+    let mut out = seed;
+    out[..8].copy_from_slice(
+        &u64::from_le_bytes(low)
+            .wrapping_add(u64::from(index))
+            .to_le_bytes(),
+    );
+    out
+}
+
+/// A seed as `play --seed` takes it: decimal when only the first 8 bytes are set.
+fn show_seed(seed: [u8; 32]) -> String {
+    if seed[8..].iter().all(|&b| b == 0) {
+        let mut low = [0u8; 8];
+        low.copy_from_slice(&seed[..8]);
+        u64::from_le_bytes(low).to_string()
+    } else {
+        hex::encode(seed)
+    }
+}
+
+/// One game of a `--games` run, as reported.
+struct GameReport {
+    seed: [u8; 32],
+    turns: u32,
+    end: GameEnd,
+}
+
+fn play_many(args: &PlayArgs, spec: &EnvSpec, seed: [u8; 32], models: &Models) -> Result<()> {
+    let games = args.games;
+    let next = AtomicU32::new(0);
+    let reports: Mutex<Vec<Option<Result<GameReport>>>> =
+        Mutex::new((0..games).map(|_| None).collect());
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..args.parallel.min(games) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= games {
+                        break;
+                    }
+                    let report = play_one_of_many(spec, nth_seed(seed, index), models);
+                    let failed = report.is_err();
+                    if let Some(slot) = reports
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .get_mut(index as usize)
+                    {
+                        *slot = Some(report);
+                    }
+                    if failed {
+                        // Stop handing out games; the error is reported below.
+                        next.store(games, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed();
+    let reports = reports.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let mut stdout = std::io::stdout().lock();
+    let players = args.agents.len();
+    let names: Vec<String> = args.agents.iter().map(ToString::to_string).collect();
+    writeln!(stdout, "{}", seats(&names))?;
+    let mut wins = vec![0u32; players];
+    let (mut draws, mut forfeits, mut turns, mut played) = (0u32, 0u32, 0u64, 0u32);
+    let mut scores = Vec::new();
+    for (index, report) in reports.into_iter().enumerate() {
+        let Some(report) = report else { continue };
+        let report = report.with_context(|| format!("game {index}"))?;
+        played += 1;
+        turns += u64::from(report.turns);
+        match &report.end {
+            GameEnd::Finished(Outcome::Draw) => draws += 1,
+            GameEnd::Finished(Outcome::Score(s)) => scores.push(*s),
+            GameEnd::Forfeit { .. } => forfeits += 1,
+            GameEnd::Finished(Outcome::Winner(_)) => {}
+        }
+        if let Some(w) = report.end.winner(players).and_then(|w| wins.get_mut(w)) {
+            *w += 1;
+        }
+        writeln!(
+            stdout,
+            "game {index} (seed {}): {} after {} turns",
+            show_seed(report.seed),
+            report.end,
+            report.turns
+        )?;
+    }
+    let mut summary = format!(
+        "{played} games, {turns} turns in {:.2} s",
+        elapsed.as_secs_f64()
+    );
+    if players >= 2 {
+        for (p, w) in wins.iter().enumerate() {
+            summary += &format!("; player {p} won {w}");
+        }
+        summary += &format!("; {draws} draws");
+    } else if !scores.is_empty() {
+        let mean = scores.iter().map(|&s| f64::from(s)).sum::<f64>() / scores.len() as f64;
+        summary += &format!("; mean score {mean:.2}");
+    }
+    summary += &format!("; {forfeits} forfeits");
+    writeln!(stdout, "{summary}")?;
+    for (path, batcher) in &models.batchers {
+        let stats = batcher.stats();
+        writeln!(
+            stdout,
+            "onnx:{}: {} boards in {} model calls (mean batch {:.1}, largest {}), mean wait in the batcher {:.3} ms, model time {:.3} s",
+            path.display(),
+            stats.boards,
+            stats.batches,
+            stats.mean_batch(),
+            stats.largest,
+            stats.mean_wait().as_secs_f64() * 1e3,
+            stats.run_ns as f64 / 1e9
+        )?;
+    }
+    Ok(())
+}
+
+fn play_one_of_many(spec: &EnvSpec, seed: [u8; 32], models: &Models) -> Result<GameReport> {
+    let game = spec.start(seed).context("cannot start the game")?;
+    let mut agents = models.players(seed);
+    let played = play_game(
+        game,
+        &mut agents,
+        ActionLog::new(spec.clone(), seed),
+        |_| {},
+    )?;
+    // Every game is checked by replay, as a peer would.
+    let replayed = played.log.replay()?;
+    anyhow::ensure!(
+        replayed == played.game,
+        "the replayed game differs from the one played"
+    );
+    Ok(GameReport {
+        seed,
+        turns: played.game.turn(),
+        end: played.end,
+    })
 }
 
 fn seats(names: &[String]) -> String {

@@ -1,8 +1,10 @@
 //! `netsd`: the nets daemon and its command-line tool.
 //!
-//! For now it plays, replays and inspects games; the network daemon grows from here.
+//! For now it plays, replays and inspects games and checks neural models; the network daemon
+//! grows from here.
 
 mod games;
+mod model_cmd;
 
 use std::process::ExitCode;
 
@@ -18,7 +20,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Play a game between built-in agents and save its transcript.
+    /// Play a game between built-in or neural (ONNX) agents and save its transcript.
     Play(games::PlayArgs),
     /// Replay a transcript, check the result it claims, and print it.
     Replay(games::ReplayArgs),
@@ -26,6 +28,8 @@ enum Command {
     Step(games::StepArgs),
     /// Print a board as text, from a Battlesnake JSON state or a transcript's final position.
     Show(games::ShowArgs),
+    /// Neural models: check one against the model contract and measure its speed.
+    Model(model_cmd::ModelArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => games::replay(&args),
         Command::Step(args) => games::step(&args),
         Command::Show(args) => games::show(&args),
+        Command::Model(args) => model_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

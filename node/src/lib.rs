@@ -1,0 +1,16 @@
+//! The nets node: what `netsd` runs, as a library.
+//!
+//! Besides the command-line tool, this crate holds the node's neural agents: ONNX models that
+//! play Snake, run by ONNX Runtime (loaded at run time, see [`runtime`]).
+//!
+//! - [`model`]: the model contract (`docs/models.md`) and a loaded [`model::SnakeModel`];
+//! - [`batcher`]: one model serving many games at once, in batches;
+//! - [`agent`]: agents that may fail ([`agent::Player`]), the ONNX agent, and
+//!   [`agent::play_game`], where a failing agent forfeits;
+//! - [`samples`]: observations from seeded games, to check and measure models.
+
+pub mod agent;
+pub mod batcher;
+pub mod model;
+pub mod runtime;
+pub mod samples;
