@@ -39,7 +39,9 @@ use crate::messages::{
 #[non_exhaustive]
 pub enum MessageError {
     /// For another match, another version, or the signature does not verify: nobody can be
-    /// blamed (anyone can send such bytes), so it is dropped.
+    /// blamed (anyone can send such bytes), so it is dropped. Also a message whose `prev` is
+    /// not the hash of the message held before it: the other player may have equivocated
+    /// there, so the sender cannot be blamed either.
     #[error("not part of this match: {0}")]
     Foreign(String),
     /// A message this conversation already holds (a retransmission): harmless.
@@ -285,7 +287,12 @@ impl Conversation {
             return Err(fault("speaks out of turn".into()));
         }
         if msg.prev != self.last_hash() {
-            return Err(fault("prev does not chain to the previous message".into()));
+            // Not provably the sender's fault: the other player may have signed two messages
+            // for the previous place and shown the sender the other one. Blaming the sender
+            // would let an equivocator frame an honest peer with its other history.
+            return Err(MessageError::Foreign(
+                "prev does not chain to the previous message".into(),
+            ));
         }
         self.apply(&msg.body).map_err(fault)?;
         self.messages.push(msg);

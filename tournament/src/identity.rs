@@ -193,7 +193,14 @@ pub fn verify_batch(items: &[SignedItem]) -> Result<(), SignatureError> {
         messages.push(signing_bytes(item.domain, &item.payload));
     }
     let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-    if ed25519_dalek::verify_batch(&refs, &sigs, &keys).is_ok() {
+    // The batch equation does not refuse small-order keys, which `verify_strict` does: for
+    // such a key anyone can make a "signature" the batch accepts (`R` = identity, `s` = 0), so
+    // batches with one go one by one. (A key's owner can still make a signature with a torsion
+    // component in `R` that the batch accepts with probability up to 1/2 and `verify_strict`
+    // refuses; excluding that needs a torsion check per item, dearer than verifying one by
+    // one.)
+    let strict_shape = keys.iter().all(|key| !key.is_weak());
+    if strict_shape && ed25519_dalek::verify_batch(&refs, &sigs, &keys).is_ok() {
         return Ok(());
     }
     for item in items {
@@ -233,6 +240,40 @@ mod tests {
                 .id()
                 .verify(Domain::MatchResult, b"payload", &sig)
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn batches_refuse_forgeries_for_small_order_keys() {
+        // Two encodings of the identity point as keys, and R = identity, s = 0: the unbatched
+        // ed25519 equation holds for any message, `verify_strict` refuses the keys.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let mut identity_neg = identity;
+        identity_neg[31] = 0x80;
+        let mut forged = [0u8; 64];
+        forged[0] = 1;
+        let good = Keypair::from_secret([5; 32]);
+        let mut items = vec![SignedItem {
+            signer: good.id(),
+            domain: Domain::MatchResult,
+            payload: b"fine".to_vec(),
+            signature: good.sign(Domain::MatchResult, b"fine"),
+        }];
+        for key in [identity, identity_neg] {
+            if VerifyingKey::from_bytes(&key).is_ok() {
+                items.push(SignedItem {
+                    signer: PlayerId(key),
+                    domain: Domain::MatchResult,
+                    payload: b"anything".to_vec(),
+                    signature: Signature(forged),
+                });
+            }
+        }
+        assert!(items.len() > 1);
+        assert_eq!(
+            verify_batch(&items),
+            Err(SignatureError::BadSignature(PlayerId(identity)))
         );
     }
 

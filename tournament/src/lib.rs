@@ -75,6 +75,8 @@ pub mod conversation;
 pub mod economics;
 pub mod epoch;
 pub mod evidence;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hash;
 pub mod identity;
 pub mod league;

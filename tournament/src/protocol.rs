@@ -216,13 +216,19 @@ impl MatchMachine {
                 }
             }
             Err(MessageError::Duplicate(seq)) => {
-                // The peer resends: our answer was probably lost. Resend what followed it.
-                if let Some(ours) = self
-                    .conv
-                    .messages()
-                    .iter()
-                    .skip((seq as usize).saturating_add(1))
-                    .find(|m| m.sender == self.key.id())
+                // The peer resends its latest message: our answer was probably lost. Resend
+                // what followed it. An older message (or one of ours, reflected) says nothing
+                // was lost; answering it would echo the rest of the conversation back and
+                // forth.
+                let me = self.key.id();
+                let latest_of_peer = self.conv.messages().iter().rposition(|m| m.sender != me);
+                if latest_of_peer == Some(seq as usize)
+                    && let Some(ours) = self
+                        .conv
+                        .messages()
+                        .iter()
+                        .skip((seq as usize).saturating_add(1))
+                        .find(|m| m.sender == me)
                 {
                     self.outbox.push_back(ours.clone());
                 }
@@ -335,11 +341,13 @@ impl MatchMachine {
         if self.is_done() {
             return None;
         }
-        let answer = match self.state {
-            State::Claimed { answer_by } => Some(answer_by),
-            _ => None,
+        // Once a claim is out, the answer deadline replaces the step deadline (which has
+        // passed and, if returned, would stay in the past: a driver would spin on it).
+        let (deadline, answer) = match self.state {
+            State::Claimed { answer_by } => (None, Some(answer_by)),
+            _ => (self.deadline, None),
         };
-        [self.deadline, self.retransmit_at, answer]
+        [deadline, self.retransmit_at, answer]
             .into_iter()
             .flatten()
             .min()

@@ -84,7 +84,11 @@ impl TimeoutClaim {
 
     /// Decodes canonical bytes (not verified: see [`check_claim`]).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, wire::WireError> {
-        wire::decode(bytes, wire::MAX_RECORD)
+        let c: Self = wire::decode(bytes, wire::MAX_RECORD)?;
+        if c.v != VERSION {
+            return Err(wire::WireError::Version(c.v));
+        }
+        Ok(c)
     }
 
     fn rebuild(&self) -> Result<Conversation, ClaimError> {
