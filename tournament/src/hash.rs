@@ -9,7 +9,7 @@ use sha3::{Digest, Keccak256};
 /// A 32-byte keccak256 digest.
 #[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Hash32(pub [u8; 32]);
+pub struct Hash32(#[serde(with = "crate::wire::bytes32")] pub [u8; 32]);
 
 impl Hash32 {
     /// All zeros: the `prev` of the first message of a conversation.

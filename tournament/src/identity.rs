@@ -51,7 +51,7 @@ pub fn signing_bytes(domain: Domain, payload: &[u8]) -> Vec<u8> {
 /// A player: an ed25519 public key (32 bytes). Ordered by its bytes.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct PlayerId(pub [u8; 32]);
+pub struct PlayerId(#[serde(with = "crate::wire::bytes32")] pub [u8; 32]);
 
 impl fmt::Debug for PlayerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -83,16 +83,33 @@ pub mod bytes32 {
         s.serialize_bytes(v)
     }
 
-    /// From a byte string of exactly 32 bytes.
+    /// From a byte string of exactly 32 bytes (or, for self-describing formats without byte
+    /// strings such as JSON, a sequence of 32 integers; in CBOR that form is not canonical and
+    /// [`super::decode`] refuses it).
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
         struct V;
-        impl serde::de::Visitor<'_> for V {
+        impl<'de> serde::de::Visitor<'de> for V {
             type Value = [u8; 32];
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("32 bytes")
             }
             fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<[u8; 32], E> {
                 <[u8; 32]>::try_from(v).map_err(|_| E::invalid_length(v.len(), &self))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<[u8; 32], A::Error> {
+                let mut out = [0u8; 32];
+                for (i, slot) in out.iter_mut().enumerate() {
+                    *slot = seq
+                        .next_element()?
+                        .ok_or_else(|| serde::de::Error::invalid_length(i, &self))?;
+                }
+                if seq.next_element::<u8>()?.is_some() {
+                    return Err(serde::de::Error::invalid_length(33, &self));
+                }
+                Ok(out)
             }
         }
         d.deserialize_bytes(V)
