@@ -179,7 +179,8 @@ pub struct SignedItem {
 }
 
 /// Checks many signatures at once with ed25519 batch verification (about twice as fast as one
-/// by one). On failure, falls back to one-by-one checks to name the first bad signer.
+/// by one). Not a consensus rule: see [`crate::verify::verify_many`] for why acceptance of
+/// records uses strict verification one by one. On failure, falls back to one-by-one checks to name the first bad signer.
 pub fn verify_batch(items: &[SignedItem]) -> Result<(), SignatureError> {
     let mut keys = Vec::with_capacity(items.len());
     let mut sigs = Vec::with_capacity(items.len());
