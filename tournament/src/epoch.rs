@@ -254,18 +254,35 @@ impl EpochLedger {
             tally(&mut standings, h.a, score_a);
             tally(&mut standings, h.b, score_a.flip());
         }
+        // Unanswered, valid claims by keys not convicted of fraud in the epoch (a cheat cannot
+        // win by timeout), per match.
+        let mut open: BTreeMap<Hash32, Vec<(&Hash32, &TimeoutClaim, PlayerId)>> = BTreeMap::new();
         for (key, claim) in &self.claims {
             let match_id = claim.header.match_id();
-            if self.answered.contains(key) || settled_matches.contains(&match_id) {
+            if self.answered.contains(key)
+                || settled_matches.contains(&match_id)
+                || self.convicted.contains_key(&claim.claimant)
+            {
                 continue;
             }
-            let Ok(accused) = check_claim(claim) else {
+            if let Ok(accused) = check_claim(claim) {
+                open.entry(match_id)
+                    .or_default()
+                    .push((key, claim, accused));
+            }
+        }
+        for (match_id, claims) in open {
+            // Both sides claiming the other is silent (a partition, or a withheld message
+            // published in a claim): no forfeit for either.
+            let accused: BTreeSet<PlayerId> = claims.iter().map(|c| c.2).collect();
+            if accused.len() > 1 {
+                continue;
+            }
+            // One forfeit per match, whatever the number of claims about it: the first by key.
+            let Some(&(key, claim, accused)) = claims.first() else {
                 continue;
             };
-            // One forfeit per match, whatever the number of claims about it.
-            if !settled_matches.insert(match_id) {
-                continue;
-            }
+            settled_matches.insert(match_id);
             leaves.push(leaf_hash(&[&[2u8][..], &key.0].concat()));
             games.push(GameResult {
                 a: claim.claimant,

@@ -23,7 +23,7 @@ use crate::messages::{
     Body, MatchHeader, MatchMessage, OutcomeRecord, Seat, log_commitment, move_commitment,
     seed_commitment,
 };
-use crate::timeout::TimeoutClaim;
+use crate::timeout::{TimeoutClaim, check_claim};
 
 /// Timing of a match, in the caller's time unit (milliseconds in netsd and simnet).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +69,9 @@ pub enum Event {
     Forfeit(TimeoutClaim),
     /// The peer signed something against the rules: the match stops, the evidence names it.
     PeerFault(Evidence),
+    /// Our answer to a timeout claim the peer made against us: publish it (gossip) next to
+    /// the claim, so every node sees the claim answered. It is also sent to the peer.
+    ClaimAnswer(MatchMessage),
     /// A message was dropped (foreign, forged, or after the end); for logs and metrics.
     Dropped(MessageError),
 }
@@ -109,6 +112,8 @@ pub struct MatchMachine {
     /// Solo: our own game and log in progress.
     solo_log: PackedActions,
     solo_done: bool,
+    /// The next message we send answers a claim against us.
+    answering: bool,
 }
 
 impl MatchMachine {
@@ -141,6 +146,7 @@ impl MatchMachine {
             committed: None,
             solo_log: PackedActions::default(),
             solo_done: false,
+            answering: false,
         };
         m.advance(now);
         Ok(m)
@@ -257,6 +263,43 @@ impl MatchMachine {
                 self.events.push_back(Event::Dropped(e));
             }
         }
+    }
+
+    /// A timeout claim about this match seen on the network (gossip). When the peer claims
+    /// that we are silent, its evidence may hold messages it never delivered to us (it
+    /// withheld them, or they were lost): we take them in, as if they had arrived, and answer
+    /// with our next message, reported as [`Event::ClaimAnswer`] for publication. A peer that
+    /// claims is alive, so a claim or forfeit of ours against it is withdrawn: the match goes
+    /// on. Claims against the peer, invalid claims and claims about other matches are ignored.
+    pub fn handle_claim(&mut self, now: u64, claim: &TimeoutClaim) {
+        if claim.header != *self.conv.header() || self.state == State::Failed {
+            return;
+        }
+        match check_claim(claim) {
+            Ok(accused) if accused == self.key.id() => {}
+            _ => return,
+        }
+        if matches!(self.state, State::Claimed { .. } | State::Forfeited) {
+            self.state = State::Running;
+            self.deadline = None;
+        }
+        for msg in &claim.evidence {
+            self.receive(now, msg.clone());
+            if self.state == State::Failed {
+                return;
+            }
+        }
+        // Our answer may already exist (it was lost on the way): publish it again.
+        let next_index = claim.evidence.len();
+        if let Some(ours) = self.conv.messages().get(next_index)
+            && ours.sender == self.key.id()
+        {
+            self.events.push_back(Event::ClaimAnswer(ours.clone()));
+            self.outbox.push_back(ours.clone());
+        } else {
+            self.answering = true;
+        }
+        self.advance(now);
     }
 
     /// Time passed: retransmit, claim a timeout, or declare a forfeit, as due.
@@ -387,6 +430,10 @@ impl MatchMachine {
         );
         match self.conv.push(msg.clone()) {
             Ok(()) => {
+                if self.answering {
+                    self.answering = false;
+                    self.events.push_back(Event::ClaimAnswer(msg.clone()));
+                }
                 self.outbox.push_back(msg);
                 self.retransmit_at = Some(now.saturating_add(self.config.retransmit_every));
             }

@@ -9,7 +9,9 @@ use nets_envs::log::EnvSpec;
 use nets_envs::snake::SnakeParams;
 use nets_tournament::economics::RewardTable;
 use nets_tournament::epoch::{Added, EpochLedger};
+use nets_tournament::evidence::Evidence;
 use nets_tournament::identity::{Keypair, PlayerId};
+use nets_tournament::league::Attestation;
 use nets_tournament::messages::{MatchHeader, OutcomeRecord};
 use nets_tournament::protocol::{Event, MatchConfig, MatchMachine};
 use nets_tournament::rating::{Glicko2Params, Ratings, canonical_bytes};
@@ -178,6 +180,27 @@ fn an_unanswered_claim_is_a_forfeit_and_an_answered_one_is_not() {
     assert_eq!(s.standings[&key(1).id()].wins, 1);
     assert_eq!(s.payout.paid.get(&key(1).id()), Some(&1000));
     assert!(s.ratings[&key(1).id()].rating > s.ratings[&key(0).id()].rating);
+
+    // A claimant convicted of fraud in the epoch cannot win by timeout.
+    let mut convicted = ledger.clone();
+    let league = nets_tournament::hash::Hash32([1; 32]);
+    let root = nets_tournament::hash::Hash32([2; 32]);
+    let first = Attestation::sign(&key(1), league, 1, root, root, 1);
+    let second = Attestation::sign(&key(1), league, 1, root, root, 2);
+    convicted
+        .add_evidence(Evidence::ConflictingAttestations { first, second })
+        .unwrap();
+    let s = convicted
+        .close(
+            &Ratings::new(),
+            &Glicko2Params::default(),
+            &entries,
+            &RewardTable::default(),
+        )
+        .unwrap();
+    assert!(s.games.is_empty());
+    assert!(s.standings[&key(1).id()].fraud);
+    assert_eq!(s.payout.paid.get(&key(0).id()), Some(&1000));
 
     // Now A answers with its reveal: the claim is void.
     while let Some(Event::ActionNeeded { .. }) = a.poll_event() {

@@ -15,7 +15,7 @@
 mod harness;
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::OnceLock;
 
@@ -25,6 +25,8 @@ use nets_envs::agents::{Agent, Greedy, RandomAgent};
 use nets_envs::log::{EnvSpec, PackedActions};
 use nets_envs::snake::{SnakeGame, SnakeParams};
 use nets_tournament::conversation::MessageError;
+use nets_tournament::economics::RewardTable;
+use nets_tournament::epoch::EpochLedger;
 use nets_tournament::evidence::{Evidence, verify_evidence};
 use nets_tournament::hash::Hash32;
 use nets_tournament::identity::{Domain, Keypair, PlayerId, Signature};
@@ -32,6 +34,7 @@ use nets_tournament::messages::{
     Body, MatchHeader, MatchMessage, OutcomeRecord, ResultPayload, VERSION, match_seed,
 };
 use nets_tournament::protocol::{Event, MatchConfig, MatchMachine};
+use nets_tournament::rating::{Glicko2Params, Ratings};
 use nets_tournament::timeout::{ClaimError, TimeoutClaim, answers_claim, check_claim};
 use nets_tournament::verify::{VerifyError, verify, verify_many};
 use nets_tournament::wire::{self, WireError};
@@ -1150,10 +1153,10 @@ fn poll_timeout_never_stays_in_the_past() {
 fn a_withheld_message_published_in_a_claim_answers_the_honest_claim() {
     // The deviator withholds its k-th message from the honest side. Its own machine counts it
     // as sent and, when the honest side (never having seen it) does not reply, claims a
-    // timeout against the honest side with that message in its evidence. The honest side's
-    // claim is, in turn, "answered" by that message. Both claims check; only the rule applied
-    // at the end of the epoch can decide, so a node must answer claims it learns of by gossip,
-    // and `MatchMachine` has no way to be fed one once it declared a forfeit.
+    // timeout against the honest side with that message in its evidence. That message
+    // "answers" the honest side's claim. The honest machine, fed the deviator's claim from
+    // gossip, takes the withheld message in and answers the claim in turn; at the close of
+    // the epoch neither claim stands, so the honest side is never the one to forfeit.
     let env = duel(7, 40);
     let (mut sim, a, b) = one_match(0, env, LinkConfig::perfect());
     sim.set_adversary(b, silent_after(3));
@@ -1170,16 +1173,63 @@ fn a_withheld_message_published_in_a_claim_answers_the_honest_claim() {
     );
     let withheld = &dev_claim.evidence[honest_claim.evidence.len()];
     assert!(answers_claim(&honest_claim, withheld));
-    // The honest machine, having declared the forfeit, ignores the withheld message now.
-    let mut a_machine_events = 0;
-    sim.players[a]
-        .machine
-        .handle_message(sim.now, withheld.clone());
-    while sim.players[a].machine.poll_event().is_some() {
-        a_machine_events += 1;
+
+    // The honest machine learns of the deviator's claim and answers it.
+    let now = sim.now;
+    let machine = &mut sim.players[a].machine;
+    machine.handle_claim(now, &dev_claim);
+    let mut answer = None;
+    for _ in 0..1_000 {
+        let Some(event) = machine.poll_event() else {
+            break;
+        };
+        match event {
+            Event::ActionNeeded { .. } => {
+                let game = machine.pending_game().unwrap().clone();
+                let seat = machine.seat().index() as usize;
+                let mv = Greedy.choose(&game, seat);
+                machine.supply_action(now, mv.code()).unwrap();
+            }
+            Event::ClaimAnswer(msg) => answer = Some(msg),
+            _ => {}
+        }
     }
-    assert_eq!(a_machine_events, 0);
-    assert!(sim.players[a].machine.poll_transmit().is_none());
+    let answer = answer.expect("the honest side answers the claim against it");
+    assert_eq!(answer.sender, id(KA));
+    assert!(answers_claim(&dev_claim, &answer));
+    assert!(
+        machine.poll_transmit().is_some(),
+        "the answer also goes to the peer"
+    );
+
+    // The epoch's ledger: both claims answered, no forfeit, no rated game.
+    let mut ledger = EpochLedger::new(dev_claim.header.epoch);
+    ledger.add_claim(honest_claim.clone()).unwrap();
+    ledger.add_claim(dev_claim.clone()).unwrap();
+    ledger.add_answer(withheld).unwrap();
+    ledger.add_answer(&answer).unwrap();
+    let summary = ledger
+        .close(
+            &Ratings::new(),
+            &Glicko2Params::default(),
+            &BTreeMap::new(),
+            &RewardTable::default(),
+        )
+        .unwrap();
+    assert!(summary.games.is_empty(), "{:?}", summary.games);
+    // Even unanswered, two claims accusing each other cancel out.
+    let mut ledger = EpochLedger::new(dev_claim.header.epoch);
+    ledger.add_claim(honest_claim).unwrap();
+    ledger.add_claim(dev_claim).unwrap();
+    let summary = ledger
+        .close(
+            &Ratings::new(),
+            &Glicko2Params::default(),
+            &BTreeMap::new(),
+            &RewardTable::default(),
+        )
+        .unwrap();
+    assert!(summary.games.is_empty(), "{:?}", summary.games);
 }
 
 // ---------------------------------------------------------------------------------------------
