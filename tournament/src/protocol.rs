@@ -206,6 +206,17 @@ impl MatchMachine {
     }
 
     fn receive(&mut self, now: u64, msg: MatchMessage) {
+        // Only this machine speaks for our key here. A message signed with it that this
+        // machine did not send (an echo of ours, or one from another instance of our key) is
+        // never the peer's fault, and never evidence to act on.
+        if msg.sender == self.key.id() {
+            if !self.conv.messages().contains(&msg) {
+                self.events.push_back(Event::Dropped(MessageError::Foreign(
+                    "signed with our own key, but not sent by this machine".into(),
+                )));
+            }
+            return;
+        }
         match self.conv.push(msg.clone()) {
             Ok(()) => {
                 self.deadline = None;
