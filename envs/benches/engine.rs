@@ -1,5 +1,6 @@
 //! Engine speed: turns per second for 11x11 duels between random agents, full games per
-//! second, replay of stored action logs per second, and the agents' move rates.
+//! second, replay of stored action logs per second (and the same turns stepped without
+//! decoding or setting up), and the agents' move rates.
 //!
 //! Run with `cargo bench -p nets-envs --bench engine`. Throughput is printed as elements per
 //! second, where an element is a turn, a game or a move as each group's name says.
@@ -8,7 +9,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use nets_envs::agents::{Agent, Greedy, RandomAgent, Search};
-use nets_envs::log::{ActionLog, EnvSpec};
+use nets_envs::log::{ActionLog, EnvSpec, replay_with};
 use nets_envs::snake::{Direction, SnakeGame, SnakeParams};
 
 fn seed(i: u64) -> [u8; 32] {
@@ -80,6 +81,34 @@ fn engine(c: &mut Criterion) {
         b.iter(|| {
             logs.iter()
                 .map(|l| black_box(l.replay().unwrap()).turn())
+                .sum::<u32>()
+        })
+    });
+    g.finish();
+
+    // The turns alone: the same games' moves stepped on copies of their start positions, with
+    // no log to decode and no game to set up (the per-game part of a replay).
+    let games: Vec<(SnakeGame, Vec<[Direction; 2]>)> = logs
+        .iter()
+        .map(|l| {
+            let mut turns = Vec::new();
+            replay_with(l, |_, moves| turns.push([moves[0], moves[1]])).unwrap();
+            (l.spec.start(l.seed).unwrap(), turns)
+        })
+        .collect();
+    let mut g = c.benchmark_group("step_greedy_duels_11x11");
+    g.throughput(Throughput::Elements(log_turns));
+    g.bench_function("turns", |b| {
+        b.iter(|| {
+            games
+                .iter()
+                .map(|(start, turns)| {
+                    let mut game = start.clone();
+                    for moves in turns {
+                        game.step(moves).unwrap();
+                    }
+                    black_box(game).turn()
+                })
                 .sum::<u32>()
         })
     });

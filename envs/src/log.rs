@@ -154,6 +154,12 @@ impl PackedActions {
     /// The code of `player` at `turn`.
     pub fn code(&self, turn: u32, player: usize, players: usize, bits: u32) -> u32 {
         let start = (turn as usize * players + player) * bits as usize;
+        // Fast path: the code lies within one byte (always so when `bits` divides 8).
+        if start % 8 + bits as usize <= 8 {
+            let byte = self.bytes.get(start / 8).copied().unwrap_or(0);
+            let mask = ((1u16 << bits) - 1) as u8;
+            return u32::from((byte >> (start % 8)) & mask);
+        }
         (0..bits as usize).fold(0, |acc, b| {
             let at = start + b;
             let bit = self

@@ -36,13 +36,17 @@ impl GameRng {
         if n == 0 {
             return 0;
         }
-        let threshold = n.wrapping_neg() % n;
-        loop {
-            let product = u64::from(self.next_word()) * u64::from(n);
-            if (product as u32) >= threshold {
-                return (product >> 32) as u32;
+        // Lemire's "nearly divisionless" form of the same method: the threshold `2^32 mod n`
+        // is below `n`, so a low half of at least `n` is accepted without computing it (the
+        // division). Same words drawn, same answers.
+        let mut product = u64::from(self.next_word()) * u64::from(n);
+        if (product as u32) < n {
+            let threshold = n.wrapping_neg() % n;
+            while (product as u32) < threshold {
+                product = u64::from(self.next_word()) * u64::from(n);
             }
         }
+        (product >> 32) as u32
     }
 
     /// Shuffles `items` in place with Fisher–Yates, from the last index down: for `i` from
@@ -74,6 +78,37 @@ mod tests {
             assert_eq!(x, b.below(n));
         }
         assert_eq!(a.below(0), 0);
+    }
+
+    /// The textbook form of `below`, computing the threshold on every call.
+    fn below_reference(rng: &mut GameRng, n: u32) -> u32 {
+        if n == 0 {
+            return 0;
+        }
+        let threshold = n.wrapping_neg() % n;
+        loop {
+            let product = u64::from(rng.next_word()) * u64::from(n);
+            if (product as u32) >= threshold {
+                return (product >> 32) as u32;
+            }
+        }
+    }
+
+    #[test]
+    fn below_matches_the_textbook_form() {
+        let mut a = GameRng::from_seed([3; 32]);
+        let mut b = GameRng::from_seed([3; 32]);
+        // Small bounds, bounds near powers of two and bounds above 2^31 (where about half the
+        // words are rejected), so that rejections are exercised.
+        let bounds = (0..700u32)
+            .chain((1..32).flat_map(|k| [(1u32 << k) - 1, 1 << k, (1 << k) + 1]))
+            .chain([u32::MAX, u32::MAX - 1, (1 << 31) + 12_345, 3_000_000_000]);
+        for n in bounds {
+            for _ in 0..20 {
+                assert_eq!(a.below(n), below_reference(&mut b, n), "n = {n}");
+                assert_eq!(a.word_pos(), b.word_pos(), "n = {n}");
+            }
+        }
     }
 
     #[test]

@@ -14,6 +14,11 @@
 //! 5. [`SnakeGame::stage_spawn_food`]: food is topped up to the minimum, otherwise one food
 //!    spawns with the spawn chance.
 //!
+//! Each stage can be run on its own; `step` runs stages 1 to 4 in a single pass over the
+//! snakes, with the same result (see the `rules` module). A private cache of which cells the
+//! live snakes cover spares the usual turn any scan of the bodies (see the `occupancy`
+//! module); replaying logs is what every node does to verify outcomes, so it has to be fast.
+//!
 //! # Randomness, in order
 //! All draws come from one [`GameRng`] keyed by the match seed (see [`crate::rng`]):
 //! - at setup: shuffle the four corner start cells, shuffle the four edge-centre start cells,
@@ -28,6 +33,7 @@
 //!
 //! Coordinates follow Battlesnake: `(0, 0)` is the bottom-left cell and `Up` is `y + 1`.
 
+mod occupancy;
 mod params;
 mod rules;
 mod setup;
@@ -44,6 +50,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::rng::GameRng;
 use crate::{Outcome, PlayerSet, ToMove};
+use occupancy::Occupancy;
 
 /// Errors of the Snake environment.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,12 +95,14 @@ impl Point {
 
     /// The neighbouring point in direction `d`.
     pub const fn step(self, d: Direction) -> Self {
-        match d {
-            Direction::Up => Self::new(self.x, self.y + 1),
-            Direction::Down => Self::new(self.x, self.y - 1),
-            Direction::Left => Self::new(self.x - 1, self.y),
-            Direction::Right => Self::new(self.x + 1, self.y),
-        }
+        // One offset per direction (a table lookup, not a branch: moves are unpredictable).
+        let (dx, dy) = match d {
+            Direction::Up => (0, 1),
+            Direction::Down => (0, -1),
+            Direction::Left => (-1, 0),
+            Direction::Right => (1, 0),
+        };
+        Self::new(self.x + dx, self.y + dy)
     }
 
     /// Manhattan distance.
@@ -276,7 +285,7 @@ impl Snake {
 }
 
 /// A game of Snake in progress or finished.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct SnakeGame {
     params: SnakeParams,
     turn: u32,
@@ -284,6 +293,29 @@ pub struct SnakeGame {
     food: Vec<Point>,
     rng: GameRng,
     outcome: Option<Outcome>,
+    /// The cells the live snakes cover: a cache of `snakes` that every stage keeps current.
+    occupancy: Occupancy,
+}
+
+// Two games are equal when their states are; the occupancy cache takes no part.
+impl PartialEq for SnakeGame {
+    fn eq(&self, other: &Self) -> bool {
+        let Self {
+            params,
+            turn,
+            snakes,
+            food,
+            rng,
+            outcome,
+            occupancy: _,
+        } = self;
+        *params == other.params
+            && *turn == other.turn
+            && *snakes == other.snakes
+            && *food == other.food
+            && *rng == other.rng
+            && *outcome == other.outcome
+    }
 }
 
 impl SnakeGame {
@@ -329,13 +361,14 @@ impl SnakeGame {
 
     /// The snakes still in the game.
     pub fn alive(&self) -> PlayerSet {
-        let mut set = PlayerSet::EMPTY;
-        for (i, s) in self.snakes.iter().enumerate() {
-            if s.is_alive() {
-                set.insert(i);
-            }
-        }
-        set
+        // One bit per snake, without branching (`take(8)` is `PlayerSet::insert`'s limit).
+        let bits = self
+            .snakes
+            .iter()
+            .take(8)
+            .enumerate()
+            .fold(0u8, |bits, (i, s)| bits | (u8::from(s.is_alive()) << i));
+        PlayerSet(bits)
     }
 
     /// Who must move now.
@@ -381,10 +414,8 @@ impl SnakeGame {
     }
 
     fn step_without_food_spawn(&mut self, moves: &[Direction]) {
-        self.stage_move(moves);
-        self.stage_starve();
-        self.stage_feed();
-        self.stage_eliminate();
+        // Stages 1 to 4 in one pass over the snakes (see `rules`).
+        self.advance(moves);
         self.turn = self.turn.saturating_add(1);
         self.outcome = self.judge();
     }
@@ -392,6 +423,7 @@ impl SnakeGame {
     /// The result if the game is over now: a duel or free-for-all ends when at most one snake
     /// is left (a win, or a draw if none) or at the turn limit (a draw); the solo task ends
     /// when its snake dies or at the turn limit, scoring the food it ate.
+    #[inline]
     fn judge(&self) -> Option<Outcome> {
         let at_limit = self.params.max_turns > 0 && self.turn >= self.params.max_turns;
         let alive = self.alive();
@@ -424,6 +456,7 @@ impl SnakeGame {
                 params.snakes
             )));
         }
+        let occupancy = Occupancy::new(params.width, params.height, &snakes, &food);
         let mut game = Self {
             params,
             turn,
@@ -431,6 +464,7 @@ impl SnakeGame {
             food,
             rng: GameRng::from_seed(seed),
             outcome: None,
+            occupancy,
         };
         for (i, s) in game.snakes.iter().enumerate() {
             if s.body.is_empty() {

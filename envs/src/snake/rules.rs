@@ -1,6 +1,17 @@
 //! The stages of one turn, in the order [`SnakeGame::step`] runs them.
+//!
+//! Each stage is a public method and can be run on its own. [`SnakeGame::step`] runs stages
+//! 1 to 4 in a single pass over the snakes instead ([`SnakeGame::advance`]), with the same
+//! result: one snake's part of stages 1 to 3, and of the first pass of stage 4, depends only on
+//! that snake and the food. Both paths are built from the same per-snake steps below, and a
+//! test checks that they agree.
 
+use super::occupancy::{Cell, CellSet, Occupancy, WORDS};
 use super::{Direction, Elimination, EliminationCause, MAX_SNAKES, Point, Snake, SnakeGame};
+
+/// Per player, the cell of the head of a snake still in the game after the first elimination
+/// pass.
+type Heads = [Option<Cell>; MAX_SNAKES as usize];
 
 impl SnakeGame {
     /// Stage 1: each live snake moves its head one cell in its direction and drops its last
@@ -8,9 +19,7 @@ impl SnakeGame {
     pub fn stage_move(&mut self, moves: &[Direction]) {
         for (snake, &d) in self.snakes.iter_mut().zip(moves) {
             if snake.is_alive() {
-                let head = snake.head().step(d);
-                snake.body.pop_back();
-                snake.body.push_front(head);
+                move_snake(snake, d, &mut self.occupancy);
             }
         }
     }
@@ -28,17 +37,17 @@ impl SnakeGame {
     pub fn stage_feed(&mut self) {
         let max_health = self.params.max_health;
         let snakes = &mut self.snakes;
+        let occupancy = &mut self.occupancy;
         self.food.retain(|&food| {
             let mut eaten = false;
             for snake in snakes.iter_mut().filter(|s| s.is_alive()) {
                 if snake.head() == food {
-                    snake.health = max_health;
-                    snake.eaten = snake.eaten.saturating_add(1);
-                    if let Some(&tail) = snake.body.back() {
-                        snake.body.push_back(tail);
-                    }
+                    eat(snake, max_health, occupancy);
                     eaten = true;
                 }
+            }
+            if eaten {
+                occupancy.remove_food(food);
             }
             !eaten
         });
@@ -55,70 +64,99 @@ impl SnakeGame {
     /// pass are applied together, so two snakes can eliminate each other.
     pub fn stage_eliminate(&mut self) {
         let turn = self.turn.saturating_add(1);
-        for i in 0..self.snakes.len() {
-            let Some(snake) = self.snakes.get(i) else {
-                continue;
-            };
-            if !snake.is_alive() {
-                continue;
-            }
-            let cause = if snake.health == 0 {
-                Some(EliminationCause::OutOfHealth)
-            } else if !self.in_bounds(snake.head()) {
-                Some(EliminationCause::OutOfBounds)
-            } else {
-                None
-            };
-            if let (Some(cause), Some(snake)) = (cause, self.snakes.get_mut(i)) {
-                snake.eliminated = Some(Elimination {
-                    cause,
-                    by: None,
-                    turn,
-                });
+        let mut heads: Heads = [None; MAX_SNAKES as usize];
+        for (i, snake) in self.snakes.iter_mut().enumerate() {
+            if snake.is_alive() {
+                let cell = self.occupancy.cell(snake.head());
+                let live = first_pass(snake, cell, turn, &mut self.occupancy);
+                if let Some(slot) = heads.get_mut(i) {
+                    *slot = live;
+                }
             }
         }
+        self.second_pass(&heads, turn);
+    }
 
-        let mut by_length: [usize; MAX_SNAKES as usize] = [0, 1, 2, 3];
-        let order = &mut by_length[..self.snakes.len().min(MAX_SNAKES as usize)];
-        order.sort_by_key(|&i| {
-            (
-                std::cmp::Reverse(self.snakes.get(i).map_or(0, |s| s.len())),
-                i,
-            )
-        });
-
-        let mut collisions: [Option<(EliminationCause, u8)>; MAX_SNAKES as usize] =
-            [None; MAX_SNAKES as usize];
-        for (i, snake) in self.snakes.iter().enumerate() {
+    /// Stages 1 to 4 in one pass over the snakes: what [`step`](Self::step) runs, with the
+    /// same result as running [`stage_move`](Self::stage_move),
+    /// [`stage_starve`](Self::stage_starve), [`stage_feed`](Self::stage_feed) and
+    /// [`stage_eliminate`](Self::stage_eliminate) in turn.
+    ///
+    /// Why the order may change: stages 1 to 3 and the first pass of stage 4 treat each snake
+    /// on its own (its move, its health, the food under its head), so they can run snake by
+    /// snake. Eaten food leaves the board only once every snake has eaten, so snakes sharing a
+    /// food all eat it, once per food on the cell, as in stage 3; the occupancy counts do not
+    /// depend on the order of their updates; and the second pass starts once every snake is
+    /// done, as in stage 4.
+    pub(super) fn advance(&mut self, moves: &[Direction]) {
+        let turn = self.turn.saturating_add(1);
+        let max_health = self.params.max_health;
+        let mut heads: Heads = [None; MAX_SNAKES as usize];
+        let mut meals: [Option<Point>; MAX_SNAKES as usize] = [None; MAX_SNAKES as usize];
+        let mut ate = false;
+        for (i, (snake, &d)) in self.snakes.iter_mut().zip(moves).enumerate() {
             if !snake.is_alive() {
                 continue;
             }
-            let head = snake.head();
-            let hits_body = |other: &Snake| other.body.iter().skip(1).any(|&p| p == head);
-            let found = if hits_body(snake) {
-                Some((EliminationCause::SelfCollision, i))
-            } else if let Some(&j) = order.iter().find(|&&j| {
-                j != i
-                    && self
-                        .snakes
-                        .get(j)
-                        .is_some_and(|o| o.is_alive() && hits_body(o))
-            }) {
-                Some((EliminationCause::Collision, j))
-            } else {
-                order
-                    .iter()
-                    .find(|&&j| {
-                        j != i
-                            && self.snakes.get(j).is_some_and(|o| {
-                                o.is_alive() && o.head() == head && snake.len() <= o.len()
-                            })
-                    })
-                    .map(|&j| (EliminationCause::HeadToHead, j))
-            };
-            if let (Some((cause, by)), Some(slot)) = (found, collisions.get_mut(i)) {
-                *slot = Some((cause, by as u8));
+            // Stages 1 and 2.
+            let (head, cell) = move_snake(snake, d, &mut self.occupancy);
+            snake.health = snake.health.saturating_sub(1);
+            // Stage 3: one meal per food on the head's cell.
+            if cell.is_some_and(|cell| self.occupancy.has_food(cell)) {
+                for _ in self.food.iter().filter(|&&f| f == head) {
+                    eat(snake, max_health, &mut self.occupancy);
+                }
+                if let Some(meal) = meals.get_mut(i) {
+                    *meal = Some(head);
+                }
+                ate = true;
             }
+            // Stage 4, first pass.
+            let live = first_pass(snake, cell, turn, &mut self.occupancy);
+            if let Some(slot) = heads.get_mut(i) {
+                *slot = live;
+            }
+        }
+        if ate {
+            self.food.retain(|&f| !meals.contains(&Some(f)));
+            for meal in meals.into_iter().flatten() {
+                self.occupancy.remove_food(meal);
+            }
+        }
+        self.second_pass(&heads, turn);
+    }
+
+    /// The second pass of stage 4 for the snakes whose heads are in `heads`.
+    #[inline(always)]
+    fn second_pass(&mut self, heads: &Heads, turn: u32) {
+        // A head alone on its cell has hit nothing: most turns, nobody needs the exact checks.
+        if heads
+            .iter()
+            .all(|head| head.is_none_or(|head| self.occupancy.holds_one(head)))
+        {
+            return;
+        }
+        self.collisions(heads, turn);
+    }
+
+    /// The second pass of stage 4 for the heads that share their cell.
+    #[cold]
+    fn collisions(&mut self, heads: &Heads, turn: u32) {
+        let mut order = None;
+        let mut collisions: [Option<(EliminationCause, u8)>; MAX_SNAKES as usize] =
+            [None; MAX_SNAKES as usize];
+        let mut any = false;
+        for (i, (head, slot)) in heads.iter().zip(&mut collisions).enumerate() {
+            if let Some(head) = *head
+                && !self.occupancy.holds_one(head)
+            {
+                let (by_length, n) = order.get_or_insert_with(|| self.longest_first());
+                *slot = self.collision(i, by_length.get(..*n).unwrap_or(&[]));
+                any |= slot.is_some();
+            }
+        }
+        if !any {
+            return;
         }
         for (snake, found) in self.snakes.iter_mut().zip(collisions) {
             if let Some((cause, by)) = found {
@@ -127,8 +165,56 @@ impl SnakeGame {
                     by: Some(by),
                     turn,
                 });
+                self.occupancy.remove_body(&snake.body);
             }
         }
+    }
+
+    /// The snakes by length, longest first, ties by index: the order in which
+    /// [`collision`](Self::collision) tries the others, so that `by` is reproducible.
+    fn longest_first(&self) -> ([usize; MAX_SNAKES as usize], usize) {
+        let mut by_length: [usize; MAX_SNAKES as usize] = [0, 1, 2, 3];
+        let n = self.snakes.len().min(MAX_SNAKES as usize);
+        if let Some(order) = by_length.get_mut(..n) {
+            order.sort_by_key(|&i| {
+                (
+                    std::cmp::Reverse(self.snakes.get(i).map_or(0, |s| s.len())),
+                    i,
+                )
+            });
+        }
+        (by_length, n)
+    }
+
+    /// The collision that eliminates live snake `i`, if any, with the snake it hit: its own
+    /// body, then another live snake's body, then a head-to-head it does not win, trying the
+    /// others in `order`.
+    fn collision(&self, i: usize, order: &[usize]) -> Option<(EliminationCause, u8)> {
+        let snake = self.snakes.get(i)?;
+        let head = snake.head();
+        let hits_body = |other: &Snake| other.body.iter().skip(1).any(|&p| p == head);
+        let found = if hits_body(snake) {
+            Some((EliminationCause::SelfCollision, i))
+        } else if let Some(&j) = order.iter().find(|&&j| {
+            j != i
+                && self
+                    .snakes
+                    .get(j)
+                    .is_some_and(|o| o.is_alive() && hits_body(o))
+        }) {
+            Some((EliminationCause::Collision, j))
+        } else {
+            order
+                .iter()
+                .find(|&&j| {
+                    j != i
+                        && self.snakes.get(j).is_some_and(|o| {
+                            o.is_alive() && o.head() == head && snake.len() <= o.len()
+                        })
+                })
+                .map(|&j| (EliminationCause::HeadToHead, j))
+        };
+        found.map(|(cause, by)| (cause, by as u8))
     }
 
     /// Stage 5: food spawning. Below the minimum, food is placed until the minimum is reached;
@@ -171,8 +257,9 @@ impl SnakeGame {
                 w &= w - 1;
             }
             let cell = word_index * 64 + w.trailing_zeros() as usize;
-            self.food
-                .push(Point::new((cell % width) as i8, (cell / width) as i8));
+            let food = Point::new((cell % width) as i8, (cell / width) as i8);
+            self.food.push(food);
+            self.occupancy.add_food(food);
             return true;
         }
         false
@@ -180,10 +267,17 @@ impl SnakeGame {
 
     /// A bitset of the cells where food may spawn (index `y * width + x`) and their count:
     /// no food, no live snake segment, not next to a live snake's head.
-    fn free_cells(&self) -> ([u64; 10], u32) {
+    fn free_cells(&self) -> (CellSet, u32) {
         let width = usize::from(self.params.width);
         let cells = self.params.cells();
-        let mut taken = [0u64; 10];
+        let mut taken = *self.occupancy.food();
+        let occupied = self.occupancy.occupied();
+        if let Some(occupied) = occupied {
+            for (t, o) in taken.iter_mut().zip(occupied) {
+                *t |= o;
+            }
+        }
+        let scan_bodies = occupied.is_none();
         let mut mark = |p: Point| {
             if self.in_bounds(p) {
                 let i = p.y as usize * width + p.x as usize;
@@ -192,19 +286,18 @@ impl SnakeGame {
                 }
             }
         };
-        for &f in &self.food {
-            mark(f);
-        }
         for snake in self.snakes.iter().filter(|s| s.is_alive()) {
-            for &p in &snake.body {
-                mark(p);
+            if scan_bodies {
+                for &p in &snake.body {
+                    mark(p);
+                }
             }
             let head = snake.head();
             for d in Direction::ALL {
                 mark(head.step(d));
             }
         }
-        let mut free = [0u64; 10];
+        let mut free = [0u64; WORDS];
         let mut count = 0;
         for (i, (f, t)) in free.iter_mut().zip(taken).enumerate() {
             let lo = i * 64;
@@ -221,4 +314,55 @@ impl SnakeGame {
         }
         (free, count)
     }
+}
+
+/// Stage 1 for one live snake: the head steps in direction `d`, the last segment goes.
+/// Returns the new head and its cell, if it is on the board.
+#[inline(always)]
+fn move_snake(snake: &mut Snake, d: Direction, occupancy: &mut Occupancy) -> (Point, Option<Cell>) {
+    let head = snake.head().step(d);
+    if let Some(tail) = snake.body.pop_back() {
+        occupancy.remove(tail);
+    }
+    snake.body.push_front(head);
+    let cell = occupancy.cell(head);
+    if let Some(cell) = cell {
+        occupancy.add_at(cell);
+    }
+    (head, cell)
+}
+
+/// Stage 3 for one live snake and one food under its head: health back to the maximum, one
+/// more food eaten, and the tail segment doubled.
+fn eat(snake: &mut Snake, max_health: u8, occupancy: &mut Occupancy) {
+    snake.health = max_health;
+    snake.eaten = snake.eaten.saturating_add(1);
+    if let Some(&tail) = snake.body.back() {
+        snake.body.push_back(tail);
+        occupancy.add(tail);
+    }
+}
+
+/// The first pass of stage 4 for one live snake whose head is on `cell` (`None`: off the
+/// board): out of health at 0 health, else out of bounds with its head off the board. Returns
+/// the head's cell if the snake stays.
+#[inline]
+fn first_pass(
+    snake: &mut Snake,
+    cell: Option<Cell>,
+    turn: u32,
+    occupancy: &mut Occupancy,
+) -> Option<Cell> {
+    let cause = match cell {
+        _ if snake.health == 0 => EliminationCause::OutOfHealth,
+        None => EliminationCause::OutOfBounds,
+        Some(cell) => return Some(cell),
+    };
+    snake.eliminated = Some(Elimination {
+        cause,
+        by: None,
+        turn,
+    });
+    occupancy.remove_body(&snake.body);
+    None
 }

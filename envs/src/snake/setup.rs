@@ -2,8 +2,12 @@
 
 use std::collections::VecDeque;
 
+use super::occupancy::Occupancy;
 use super::{Point, Snake, SnakeError, SnakeGame, SnakeParams};
 use crate::rng::GameRng;
+
+/// Segments a new snake's body has room for before it reallocates.
+const BODY_CAPACITY: usize = 32;
 
 impl SnakeGame {
     /// A new game on the standard start positions.
@@ -35,19 +39,26 @@ impl SnakeGame {
         ];
         rng.shuffle(&mut corners);
         rng.shuffle(&mut edges);
-        let starts: Vec<Point> = if rng.below(2) == 0 {
-            corners.iter().chain(&edges).copied().collect()
+        let (first, second) = if rng.below(2) == 0 {
+            (corners, edges)
         } else {
-            edges.iter().chain(&corners).copied().collect()
+            (edges, corners)
         };
-        let snakes: Vec<Snake> = starts
+        let snakes: Vec<Snake> = first
             .iter()
+            .chain(&second)
             .take(usize::from(params.snakes))
-            .map(|&start| Snake {
-                body: VecDeque::from(vec![start; usize::from(params.start_length)]),
-                health: params.max_health,
-                eaten: 0,
-                eliminated: None,
+            .map(|&start| {
+                // Room to grow for a while without reallocating.
+                let length = usize::from(params.start_length);
+                let mut body = VecDeque::with_capacity(length.max(BODY_CAPACITY));
+                body.extend(std::iter::repeat_n(start, length));
+                Snake {
+                    body,
+                    health: params.max_health,
+                    eaten: 0,
+                    eliminated: None,
+                }
             })
             .collect();
 
@@ -55,24 +66,31 @@ impl SnakeGame {
         let mut food = Vec::with_capacity(snakes.len() + 1);
         for snake in &snakes {
             let head = snake.head();
-            let candidates: Vec<Point> = [(-1, -1), (-1, 1), (1, -1), (1, 1)]
-                .iter()
-                .map(|&(dx, dy)| Point::new(head.x + dx, head.y + dy))
-                .filter(|&p| {
-                    let away = (p.x < head.x && head.x < centre.x)
-                        || (centre.x < head.x && head.x < p.x)
-                        || (p.y < head.y && head.y < centre.y)
-                        || (centre.y < head.y && head.y < p.y);
-                    let corner = (p.x == 0 || p.x == w - 1) && (p.y == 0 || p.y == h - 1);
-                    p != centre && !food.contains(&p) && away && !corner
-                })
-                .collect();
-            if candidates.is_empty() {
+            let mut candidates = [centre; 4];
+            let mut n = 0;
+            for (dx, dy) in [(-1, -1), (-1, 1), (1, -1), (1, 1)] {
+                let p = Point::new(head.x + dx, head.y + dy);
+                let away = (p.x < head.x && head.x < centre.x)
+                    || (centre.x < head.x && head.x < p.x)
+                    || (p.y < head.y && head.y < centre.y)
+                    || (centre.y < head.y && head.y < p.y);
+                let corner = (p.x == 0 || p.x == w - 1) && (p.y == 0 || p.y == h - 1);
+                if p != centre
+                    && !food.contains(&p)
+                    && away
+                    && !corner
+                    && let Some(slot) = candidates.get_mut(n)
+                {
+                    *slot = p;
+                    n += 1;
+                }
+            }
+            if n == 0 {
                 return Err(SnakeError::InvalidParams(
                     "no room for the initial food on this board".into(),
                 ));
             }
-            let pick = rng.below(candidates.len() as u32) as usize;
+            let pick = rng.below(n as u32) as usize;
             if let Some(&p) = candidates.get(pick) {
                 food.push(p);
             }
@@ -84,6 +102,7 @@ impl SnakeGame {
         }
         food.push(centre);
 
+        let occupancy = Occupancy::new(params.width, params.height, &snakes, &food);
         let mut game = Self {
             params,
             turn: 0,
@@ -91,6 +110,7 @@ impl SnakeGame {
             food,
             rng,
             outcome: None,
+            occupancy,
         };
         game.outcome = game.judge();
         Ok(game)
