@@ -51,12 +51,14 @@ pub struct Verified {
 
 /// Checks both signatures and replays the game; returns the verified result.
 pub fn verify(record: &OutcomeRecord) -> Result<Verified, VerifyError> {
-    check_signatures(record)?;
-    replay(record)
+    // The transcript hash is both what the players signed and the record's id: hash once.
+    let id = record.id();
+    check_signatures(record, &id)?;
+    replay(record, id)
 }
 
-fn check_signatures(record: &OutcomeRecord) -> Result<(), VerifyError> {
-    let bytes = record.payload.signed_bytes();
+fn check_signatures(record: &OutcomeRecord, id: &Hash32) -> Result<(), VerifyError> {
+    let bytes = id.0;
     let h = &record.payload.header;
     h.a.verify(Domain::MatchResult, &bytes, &record.sig_a)
         .map_err(|e| VerifyError::Signature {
@@ -71,7 +73,7 @@ fn check_signatures(record: &OutcomeRecord) -> Result<(), VerifyError> {
 }
 
 /// The replay half of [`verify`] (signatures already checked).
-fn replay(record: &OutcomeRecord) -> Result<Verified, VerifyError> {
+fn replay(record: &OutcomeRecord, id: Hash32) -> Result<Verified, VerifyError> {
     let p = &record.payload;
     if p.v != VERSION {
         return Err(VerifyError::Version(p.v));
@@ -121,7 +123,7 @@ fn replay(record: &OutcomeRecord) -> Result<Verified, VerifyError> {
         });
     }
     Ok(Verified {
-        id: record.id(),
+        id,
         result: replayed,
         turns,
     })
