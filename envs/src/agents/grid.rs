@@ -52,6 +52,8 @@ impl Grid {
         const UNSEEN: u8 = u8::MAX;
         const CONTESTED: u8 = u8::MAX - 1;
         let mut owner = [UNSEEN; CELLS];
+        // The breadth-first layer in which each cell was first claimed (0: not yet, or a head).
+        let mut claimed_in = [0u16; CELLS];
         let mut frontier: Vec<(Point, u8)> = Vec::with_capacity(64);
         let mut next: Vec<(Point, u8)> = Vec::with_capacity(64);
         for (i, &h) in heads.iter().enumerate() {
@@ -71,16 +73,17 @@ impl Grid {
                     if !self.passable(q, t) {
                         continue;
                     }
-                    let Some(cell) = self.index(q).and_then(|c| owner.get_mut(c)) else {
+                    let Some(c) = self.index(q) else { continue };
+                    let (Some(cell), Some(layer)) = (owner.get_mut(c), claimed_in.get_mut(c))
+                    else {
                         continue;
                     };
                     if *cell == UNSEEN {
                         *cell = who;
+                        *layer = t;
                         next.push((q, who));
-                    } else if *cell != who
-                        && *cell != CONTESTED
-                        && next.iter().any(|&(r, _)| r == q)
-                    {
+                    } else if *cell != who && *cell != CONTESTED && *layer == t {
+                        // Another snake reached it in this same layer: nobody's.
                         *cell = CONTESTED;
                     }
                 }
