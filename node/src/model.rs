@@ -477,62 +477,105 @@ fn describe(ty: &ValueType) -> String {
     }
 }
 
+/// What the contract asks of one named tensor: float32, a given rank, a dynamic batch
+/// dimension first and a fixed second dimension.
+struct TensorRule<'a> {
+    /// "input" or "output".
+    role: &'a str,
+    /// The tensor's name.
+    name: &'a str,
+    /// The layout, as the contract writes it (e.g. `[N, 7, H, W]`).
+    layout: String,
+    /// The rank.
+    rank: usize,
+    /// The size of the second dimension.
+    second: usize,
+    /// What the second dimension counts, for messages ("planes", "scores per board").
+    second_what: &'a str,
+    /// Said after the expected size, for messages.
+    second_note: &'a str,
+}
+
+/// Checks the tensor of `rule` among `outlets`, adding every problem found to `problems`;
+/// returns its dimensions (`None` where dynamic) when it has the right rank.
+fn check_tensor(
+    rule: &TensorRule<'_>,
+    outlets: &[Outlet],
+    problems: &mut Vec<String>,
+) -> Option<Vec<Option<usize>>> {
+    let TensorRule { role, name, .. } = *rule;
+    let Some(outlet) = outlets.iter().find(|o| o.name() == name) else {
+        let names = outlets
+            .iter()
+            .map(|o| format!("{:?}", o.name()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        problems.push(format!(
+            "it has no {role} named {name:?} (its {role}s: {names})"
+        ));
+        return None;
+    };
+    let ValueType::Tensor {
+        ty,
+        shape,
+        dimension_symbols,
+    } = outlet.dtype()
+    else {
+        problems.push(format!(
+            "{role} {name} is {}; the contract needs a float32 tensor",
+            describe(outlet.dtype())
+        ));
+        return None;
+    };
+    let shown = show_shape(shape, dimension_symbols);
+    if *ty != TensorElementType::Float32 {
+        problems.push(format!(
+            "{role} {name} is {ty}; the contract needs f32 (float32)"
+        ));
+    }
+    if shape.len() != rule.rank {
+        problems.push(format!(
+            "{role} {name} has shape {shown}, rank {}; the contract needs rank {}, {}",
+            shape.len(),
+            rule.rank,
+            rule.layout
+        ));
+        return None;
+    }
+    let dims: Vec<Option<usize>> = shape.iter().map(|&d| dim(d)).collect();
+    if let Some(Some(n)) = dims.first() {
+        problems.push(format!(
+            "{role} {name} has shape {shown}: its batch dimension is fixed to {n}; the contract needs a dynamic batch dimension N"
+        ));
+    }
+    if let Some(Some(v)) = dims.get(1)
+        && *v != rule.second
+    {
+        problems.push(format!(
+            "{role} {name} has shape {shown}: {v} {}; the contract needs {}{}",
+            rule.second_what, rule.second, rule.second_note
+        ));
+    }
+    Some(dims)
+}
+
 /// Checks the inputs and outputs against the contract; returns the fixed board size, or every
 /// problem found.
 fn check_contract(inputs: &[Outlet], outputs: &[Outlet]) -> Result<Signature, Vec<String>> {
     let mut problems = Vec::new();
     let mut signature = Signature::default();
-    let names = |outlets: &[Outlet]| {
-        outlets
-            .iter()
-            .map(|o| format!("{:?}", o.name()))
-            .collect::<Vec<_>>()
-            .join(", ")
+    let input = TensorRule {
+        role: "input",
+        name: INPUT,
+        layout: format!("[N, {PLANES}, H, W]"),
+        rank: 4,
+        second: PLANES,
+        second_what: "planes",
+        second_note: "",
     };
-    match inputs.iter().find(|o| o.name() == INPUT) {
-        None => problems.push(format!(
-            "it has no input named {INPUT:?} (its inputs: {})",
-            names(inputs)
-        )),
-        Some(input) => match input.dtype() {
-            ValueType::Tensor {
-                ty,
-                shape,
-                dimension_symbols,
-            } => {
-                let shown = show_shape(shape, dimension_symbols);
-                if *ty != TensorElementType::Float32 {
-                    problems.push(format!(
-                        "input {INPUT} is {ty}; the contract needs f32 (float32)"
-                    ));
-                }
-                if shape.len() != 4 {
-                    problems.push(format!(
-                        "input {INPUT} has shape {shown}, rank {}; the contract needs rank 4, [N, {PLANES}, H, W]",
-                        shape.len()
-                    ));
-                } else {
-                    if let Some(n) = dim(shape[0]) {
-                        problems.push(format!(
-                            "input {INPUT} has shape {shown}: its batch dimension is fixed to {n}; the contract needs a dynamic batch dimension N"
-                        ));
-                    }
-                    if let Some(planes) = dim(shape[1])
-                        && planes != PLANES
-                    {
-                        problems.push(format!(
-                            "input {INPUT} has shape {shown}: {planes} planes; the contract needs {PLANES}"
-                        ));
-                    }
-                    signature.height = dim(shape[2]);
-                    signature.width = dim(shape[3]);
-                }
-            }
-            other => problems.push(format!(
-                "input {INPUT} is {}; the contract needs a float32 tensor",
-                describe(other)
-            )),
-        },
+    if let Some(dims) = check_tensor(&input, inputs, &mut problems) {
+        signature.height = dims.get(2).copied().flatten();
+        signature.width = dims.get(3).copied().flatten();
     }
     let extra: Vec<&Outlet> = inputs.iter().filter(|o| o.name() != INPUT).collect();
     if !extra.is_empty() && extra.len() < inputs.len() {
@@ -545,49 +588,16 @@ fn check_contract(inputs: &[Outlet], outputs: &[Outlet]) -> Result<Signature, Ve
                 .join(", ")
         ));
     }
-    match outputs.iter().find(|o| o.name() == OUTPUT) {
-        None => problems.push(format!(
-            "it has no output named {OUTPUT:?} (its outputs: {})",
-            names(outputs)
-        )),
-        Some(output) => match output.dtype() {
-            ValueType::Tensor {
-                ty,
-                shape,
-                dimension_symbols,
-            } => {
-                let shown = show_shape(shape, dimension_symbols);
-                if *ty != TensorElementType::Float32 {
-                    problems.push(format!(
-                        "output {OUTPUT} is {ty}; the contract needs f32 (float32)"
-                    ));
-                }
-                if shape.len() != 2 {
-                    problems.push(format!(
-                        "output {OUTPUT} has shape {shown}, rank {}; the contract needs rank 2, [N, {MOVES}]",
-                        shape.len()
-                    ));
-                } else {
-                    if let Some(n) = dim(shape[0]) {
-                        problems.push(format!(
-                            "output {OUTPUT} has shape {shown}: its batch dimension is fixed to {n}; the contract needs a dynamic batch dimension N"
-                        ));
-                    }
-                    if let Some(moves) = dim(shape[1])
-                        && moves != MOVES
-                    {
-                        problems.push(format!(
-                            "output {OUTPUT} has shape {shown}: {moves} scores per board; the contract needs {MOVES} (up, down, left, right)"
-                        ));
-                    }
-                }
-            }
-            other => problems.push(format!(
-                "output {OUTPUT} is {}; the contract needs a float32 tensor",
-                describe(other)
-            )),
-        },
-    }
+    let output = TensorRule {
+        role: "output",
+        name: OUTPUT,
+        layout: format!("[N, {MOVES}]"),
+        rank: 2,
+        second: MOVES,
+        second_what: "scores per board",
+        second_note: " (up, down, left, right)",
+    };
+    check_tensor(&output, outputs, &mut problems);
     if problems.is_empty() {
         Ok(signature)
     } else {
