@@ -1,0 +1,138 @@
+//! Gossip: topics, message ids and the peer scoring of the nets gossipsub.
+//!
+//! Three topics carry what every node must see: outcome records, timeout claims with their
+//! answers, and fraud evidence (plus epoch attestations). Messages are validated by the node
+//! (signatures, replay) before gossipsub forwards them, and a message's id is the hash of its
+//! bytes, so the same record published by both players is one message.
+//!
+//! Scoring is tuned for a low-rate topic: an honest peer may deliver nothing for minutes, so
+//! the mesh-delivery penalties (P3, P3b) are off; what costs a peer is an invalid message (P4),
+//! heavily. A peer that sends a few invalid messages is gray-listed and its messages ignored.
+
+use std::time::Duration;
+
+use libp2p::gossipsub::{
+    self, IdentTopic, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds,
+    TopicScoreParams, ValidationMode,
+};
+use libp2p::identity::Keypair;
+use nets_tournament::hash::keccak256;
+
+/// A gossip topic of the network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Topic {
+    /// Outcome records.
+    Outcomes,
+    /// Timeout claims and answers to them.
+    Claims,
+    /// Equivocation and invalid-message evidence, and epoch attestations.
+    Evidence,
+}
+
+impl Topic {
+    /// Every topic.
+    pub const ALL: [Topic; 3] = [Topic::Outcomes, Topic::Claims, Topic::Evidence];
+
+    /// The topic's name on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            Topic::Outcomes => "nets/1/outcomes",
+            Topic::Claims => "nets/1/claims",
+            Topic::Evidence => "nets/1/evidence",
+        }
+    }
+
+    /// The gossipsub topic.
+    pub fn ident(self) -> IdentTopic {
+        IdentTopic::new(self.name())
+    }
+
+    /// The topic with this hash, if it is one of ours.
+    pub fn from_hash(hash: &gossipsub::TopicHash) -> Option<Topic> {
+        Self::ALL.into_iter().find(|t| t.ident().hash() == *hash)
+    }
+}
+
+/// Largest gossip message: an outcome record or a claim (whose evidence is a whole
+/// conversation) fits in the tournament core's record limit.
+pub const MAX_MESSAGE: usize = nets_tournament::wire::MAX_RECORD + 1024;
+
+/// Gossip timing and mesh size.
+#[derive(Clone, Copy, Debug)]
+pub struct GossipConfig {
+    /// Heartbeat: mesh maintenance and gossip of message ids.
+    pub heartbeat: Duration,
+    /// Target mesh degree (gossipsub's D).
+    pub mesh_n: usize,
+}
+
+impl Default for GossipConfig {
+    fn default() -> Self {
+        Self {
+            heartbeat: Duration::from_millis(700),
+            mesh_n: 6,
+        }
+    }
+}
+
+fn message_id(message: &gossipsub::Message) -> MessageId {
+    MessageId::from(keccak256(&[&message.data]).0.to_vec())
+}
+
+/// The gossipsub behaviour: signed messages, manual validation, content ids, peer scoring,
+/// subscribed to every topic.
+pub fn behaviour(key: &Keypair, cfg: GossipConfig) -> Result<gossipsub::Behaviour, String> {
+    let mesh_n = cfg.mesh_n.max(2);
+    let config = gossipsub::ConfigBuilder::default()
+        .heartbeat_interval(cfg.heartbeat)
+        .mesh_n(mesh_n)
+        .mesh_n_low(mesh_n.saturating_sub(2).max(1))
+        .mesh_n_high(mesh_n.saturating_mul(2))
+        .mesh_outbound_min(1)
+        .validation_mode(ValidationMode::Strict)
+        .validate_messages()
+        .message_id_fn(message_id)
+        .max_transmit_size(MAX_MESSAGE)
+        .duplicate_cache_time(Duration::from_secs(600))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut gossip = gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), config)?;
+    let (params, thresholds) = scoring();
+    gossip.with_peer_score(params, thresholds)?;
+    for topic in Topic::ALL {
+        gossip
+            .subscribe(&topic.ident())
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(gossip)
+}
+
+/// Peer-score parameters for low-rate topics.
+pub fn scoring() -> (PeerScoreParams, PeerScoreThresholds) {
+    let mut params = PeerScoreParams::default();
+    for topic in Topic::ALL {
+        let t = TopicScoreParams {
+            topic_weight: 1.0,
+            // P2: reward first deliveries a little.
+            first_message_deliveries_weight: 0.5,
+            first_message_deliveries_decay: 0.9,
+            first_message_deliveries_cap: 50.0,
+            // P3/P3b: off; silence is normal on these topics.
+            mesh_message_deliveries_weight: 0.0,
+            mesh_failure_penalty_weight: 0.0,
+            // P4: an invalid message costs a lot and is remembered for a while.
+            invalid_message_deliveries_weight: -100.0,
+            invalid_message_deliveries_decay: 0.9,
+            ..TopicScoreParams::default()
+        };
+        params.topics.insert(topic.ident().hash(), t);
+    }
+    let thresholds = PeerScoreThresholds {
+        gossip_threshold: -10.0,
+        publish_threshold: -50.0,
+        graylist_threshold: -80.0,
+        accept_px_threshold: 10.0,
+        opportunistic_graft_threshold: 5.0,
+    };
+    (params, thresholds)
+}
