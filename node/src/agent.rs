@@ -17,6 +17,8 @@ use nets_envs::snake::observation;
 use nets_envs::snake::{Direction, SnakeGame};
 
 use crate::batcher::{BatchError, Client};
+use crate::battlesnake_http::BattlesnakeError;
+use crate::external_agent::{ExecCommand, ExecError};
 use crate::model::Logits;
 
 /// Why an agent gave no move.
@@ -26,6 +28,12 @@ pub enum AgentError {
     /// Its model could not score the board.
     #[error(transparent)]
     Inference(#[from] BatchError),
+    /// Its process (`exec:COMMAND`) failed or broke the protocol.
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    /// Its Battlesnake server (`battlesnake:URL`) failed or gave no valid move.
+    #[error(transparent)]
+    Battlesnake(#[from] BattlesnakeError),
 }
 
 /// Something that picks a snake's move, and may fail to.
@@ -34,6 +42,10 @@ pub trait Player {
     fn name(&self) -> String;
     /// The move of `player` in `game`.
     fn choose(&mut self, game: &SnakeGame, player: usize) -> Result<Direction, AgentError>;
+    /// Told once, with the last state, that the game `player` played in is over (finished or
+    /// forfeited). Agents backed by a process or a server say goodbye and release it here;
+    /// the next [`Player::choose`] starts a new game. Nothing, by default.
+    fn game_over(&mut self, _game: &SnakeGame, _player: usize) {}
 }
 
 /// A built-in agent never fails.
@@ -46,17 +58,22 @@ impl Player for Box<dyn Agent + Send> {
     }
 }
 
-/// An agent spec on the command line: a built-in name or `onnx:PATH`.
+/// An agent spec on the command line: a built-in name, `onnx:PATH`, `exec:COMMAND` or
+/// `battlesnake:URL` (see `docs/agents.md`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AgentSpec {
     /// A built-in agent.
     BuiltIn(BuiltIn),
     /// A neural agent playing the ONNX model at this path.
     Onnx(PathBuf),
+    /// An external process speaking the JSON-lines protocol on its standard input and output.
+    Exec(ExecCommand),
+    /// A Battlesnake server at this `http://` or `https://` base URL (no trailing `/`).
+    Battlesnake(String),
 }
 
 /// The valid forms of an agent spec, for messages.
-pub const AGENT_SPECS: &str = "random, greedy, search, onnx:PATH";
+pub const AGENT_SPECS: &str = "random, greedy, search, onnx:PATH, exec:COMMAND, battlesnake:URL";
 
 /// An agent spec that is none of [`AGENT_SPECS`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -72,6 +89,16 @@ impl FromStr for AgentSpec {
             }
             return Ok(AgentSpec::Onnx(PathBuf::from(path)));
         }
+        if let Some(command) = s.strip_prefix("exec:") {
+            return ExecCommand::parse(command)
+                .map(AgentSpec::Exec)
+                .ok_or_else(|| UnknownAgent(s.to_owned()));
+        }
+        if let Some(url) = s.strip_prefix("battlesnake:") {
+            return crate::battlesnake_http::base_url(url)
+                .map(AgentSpec::Battlesnake)
+                .ok_or_else(|| UnknownAgent(s.to_owned()));
+        }
         BuiltIn::from_name(s)
             .map(AgentSpec::BuiltIn)
             .ok_or_else(|| UnknownAgent(s.to_owned()))
@@ -83,6 +110,8 @@ impl fmt::Display for AgentSpec {
         match self {
             AgentSpec::BuiltIn(kind) => f.write_str(kind.name()),
             AgentSpec::Onnx(path) => write!(f, "onnx:{}", path.display()),
+            AgentSpec::Exec(command) => write!(f, "exec:{command}"),
+            AgentSpec::Battlesnake(url) => write!(f, "battlesnake:{url}"),
         }
     }
 }
@@ -236,17 +265,24 @@ pub fn play_game<P: Player + ?Sized>(
     mut after_turn: impl FnMut(&SnakeGame),
 ) -> Result<PlayedGame, nets_envs::snake::SnakeError> {
     let mut moves = Vec::with_capacity(players.len());
+    let game_over = |game: &SnakeGame, players: &mut [Box<P>]| {
+        for (p, agent) in players.iter_mut().enumerate() {
+            agent.game_over(game, p);
+        }
+    };
     while !game.is_over() {
         moves.clear();
-        for (p, agent) in players.iter_mut().enumerate() {
-            if !game.snakes().get(p).is_some_and(|s| s.is_alive()) {
+        for p in 0..players.len() {
+            let alive = game.snakes().get(p).is_some_and(|s| s.is_alive());
+            let Some(agent) = players.get_mut(p).filter(|_| alive) else {
                 moves.push(Direction::Up);
                 continue;
-            }
+            };
             match agent.choose(&game, p) {
                 Ok(d) => moves.push(d),
                 Err(error) => {
                     let turn = game.turn();
+                    game_over(&game, players);
                     return Ok(PlayedGame {
                         game,
                         log,
@@ -263,6 +299,7 @@ pub fn play_game<P: Player + ?Sized>(
         game.step(&moves)?;
         after_turn(&game);
     }
+    game_over(&game, players);
     let end = GameEnd::Finished(game.outcome().copied().unwrap_or(Outcome::Draw));
     Ok(PlayedGame { game, log, end })
 }

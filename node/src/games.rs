@@ -16,15 +16,22 @@ use nets_envs::snake::{Direction, SnakeGame, SnakeParams};
 use nets_envs::transcript::Transcript;
 use nets_node::agent::{AgentSpec, GameEnd, OnnxAgent, Player, play_game};
 use nets_node::batcher::{BatchConfig, Batcher, Client};
+use nets_node::battlesnake_http::{BattlesnakeAgent, BattlesnakeConfig};
+use nets_node::external_agent::{ExecAgent, ExecCommand, ExecConfig};
 use nets_node::model::{Device, ModelOptions, SnakeModel};
 
 #[derive(Debug, Args)]
 pub(crate) struct PlayArgs {
     /// Agents, one per snake, in seat order (2 for a duel, 1 for the solo task, up to 4):
-    /// random, greedy, search, or onnx:PATH for a neural agent playing the ONNX model at PATH
-    /// (see docs/models.md).
+    /// random, greedy, search, onnx:PATH for a neural agent playing the ONNX model at PATH
+    /// (see docs/models.md), exec:COMMAND for a program speaking JSON lines, or
+    /// battlesnake:URL for a Battlesnake server (see docs/agents.md).
     #[arg(short, long = "agent", num_args = 1.., default_values = ["search", "greedy"])]
     agents: Vec<AgentSpec>,
+    /// How long exec: and battlesnake: agents may take per move, in milliseconds (an exec:
+    /// agent's first move may take 5 s, for its start-up); a late move forfeits the game.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    move_timeout_ms: u64,
     /// Match seed: 64 hex digits, or a decimal number (little-endian in the first 8 bytes).
     #[arg(short, long, default_value = "1")]
     seed: String,
@@ -99,12 +106,18 @@ enum Seat {
     BuiltIn(BuiltIn),
     /// An ONNX agent of the model with this index in [`Models::batchers`], and its name.
     Onnx(usize, String),
+    /// A program speaking JSON lines, one process per game.
+    Exec(ExecCommand),
+    /// A Battlesnake server at this base URL.
+    Battlesnake(String),
 }
 
 /// The agents of one `play` run: one batcher per distinct model file, and each seat's agent.
 struct Models {
     batchers: Vec<(PathBuf, Batcher)>,
     seats: Vec<Seat>,
+    /// The move time limit of exec: and battlesnake: agents.
+    move_timeout: Duration,
 }
 
 impl Models {
@@ -113,6 +126,7 @@ impl Models {
         width: usize,
         height: usize,
         args: &InferenceArgs,
+        move_timeout: Duration,
     ) -> Result<Self> {
         let mut batchers: Vec<(PathBuf, Batcher)> = Vec::new();
         let mut seats = Vec::with_capacity(specs.len());
@@ -132,10 +146,16 @@ impl Models {
                     };
                     Seat::Onnx(index, spec.to_string())
                 }
+                AgentSpec::Exec(command) => Seat::Exec(command.clone()),
+                AgentSpec::Battlesnake(url) => Seat::Battlesnake(url.clone()),
             };
             seats.push(seat);
         }
-        Ok(Self { batchers, seats })
+        Ok(Self {
+            batchers,
+            seats,
+            move_timeout,
+        })
     }
 
     /// Stops the inference workers, once every agent is dropped.
@@ -162,6 +182,21 @@ impl Models {
                     Seat::Onnx(model, name) => {
                         Box::new(OnnxAgent::new(name.clone(), Arc::clone(&clients[*model])))
                     }
+                    Seat::Exec(command) => Box::new(ExecAgent::new(
+                        command.clone(),
+                        hex::encode(seed),
+                        ExecConfig {
+                            move_timeout: self.move_timeout,
+                            ..ExecConfig::default()
+                        },
+                    )),
+                    Seat::Battlesnake(url) => Box::new(BattlesnakeAgent::new(
+                        url.clone(),
+                        hex::encode(seed),
+                        BattlesnakeConfig {
+                            move_timeout: self.move_timeout,
+                        },
+                    )),
                 }
             })
             .collect()
@@ -261,6 +296,7 @@ pub(crate) fn play(args: &PlayArgs) -> Result<()> {
         usize::from(args.board),
         usize::from(args.board),
         &args.inference,
+        Duration::from_millis(args.move_timeout_ms),
     )?;
     if args.games > 1 {
         play_many(args, &spec, seed, &models)?;

@@ -7,10 +7,14 @@
 //! - [`batcher`]: one model serving many games at once, in batches;
 //! - [`agent`]: agents that may fail ([`agent::Player`]), the ONNX agent, and
 //!   [`agent::play_game`], where a failing agent forfeits;
+//! - [`external_agent`] and [`battlesnake_http`]: agents played by another program, over
+//!   JSON lines on its standard input and output, or by a Battlesnake server over HTTP;
 //! - [`samples`]: observations from seeded games, to check and measure models.
 
 pub mod agent;
 pub mod batcher;
+pub mod battlesnake_http;
+pub mod external_agent;
 pub mod model;
 pub mod runtime;
 pub mod samples;
