@@ -97,7 +97,8 @@ pub struct BattlesnakeAgent {
 impl BattlesnakeAgent {
     /// An agent playing the server at `base_url` (see [`base_url`]) in games with this id
     /// (the `game.id` of its requests; distinct games in progress at once should have distinct
-    /// ids). A bad URL shows at the first move, as [`BattlesnakeError::Request`].
+    /// ids, and none may reveal a secret match seed, from which food can be predicted). A bad
+    /// URL shows at the first move, as [`BattlesnakeError::Request`].
     pub fn new(
         base_url: impl Into<String>,
         game_id: impl Into<String>,

@@ -186,7 +186,9 @@ enum State {
 
 impl ExecAgent {
     /// An agent running `command`, once per game, for games with this id (the `game.id` of
-    /// its requests; distinct games in progress at once should have distinct ids).
+    /// its requests; distinct games in progress at once should have distinct ids). The id is
+    /// shown to the program: it must not reveal a secret match seed, from which food can be
+    /// predicted.
     pub fn new(command: ExecCommand, game_id: impl Into<String>, config: ExecConfig) -> Self {
         Self {
             name: format!("exec:{command}"),
