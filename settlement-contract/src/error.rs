@@ -40,7 +40,8 @@ pub enum Error {
         address: Address,
         /// Its balance.
         balance: U256,
-        /// What the transaction needs (value plus the most its gas may cost).
+        /// What the transaction needs: its value plus the most its gas may cost (a lower
+        /// bound when the endpoint refused to estimate the gas for lack of funds).
         needed: U256,
     },
     /// A Merkle proof that cannot be one (too long, or bytes that are not 32-byte hashes).

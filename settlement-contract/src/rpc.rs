@@ -15,6 +15,9 @@ use crate::Error;
 use crate::chain::{Chain, Receipt, TxRequest};
 use crate::keys::AccountKey;
 
+/// The gas of the smallest transaction.
+const INTRINSIC_GAS: u64 = 21_000;
+
 /// Where the chain is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RpcConfig {
@@ -105,17 +108,37 @@ impl Chain for RpcChain {
             Some(to) => request.with_to(to).with_input(tx.data),
             None => request.with_deploy_code(tx.data),
         };
-        // Running it first: a revert is reported with its reason and costs nothing.
-        let gas = self
-            .provider
-            .estimate_gas(request.clone())
-            .await
-            .map_err(|e| self.error(e))?;
         let fees = self
             .provider
             .estimate_eip1559_fees()
             .await
             .map_err(|e| self.error(e))?;
+        // Running it first: a revert is reported with its reason and costs nothing.
+        let gas = match self.provider.estimate_gas(request.clone()).await {
+            Ok(gas) => gas,
+            Err(RpcError::ErrorResp(payload))
+                if payload
+                    .message
+                    .to_lowercase()
+                    .contains("insufficient funds") =>
+            {
+                let balance = self
+                    .provider
+                    .get_balance(sender)
+                    .await
+                    .map_err(|e| self.error(e))?;
+                // At least the value and the gas of the smallest transaction.
+                let needed = U256::from(INTRINSIC_GAS)
+                    .saturating_mul(U256::from(fees.max_fee_per_gas))
+                    .saturating_add(tx.value);
+                return Err(Error::UnfundedKey {
+                    address: sender,
+                    balance,
+                    needed,
+                });
+            }
+            Err(e) => return Err(self.error(e)),
+        };
         let gas_limit = gas.saturating_add(gas / 5);
         let needed = U256::from(gas_limit)
             .saturating_mul(U256::from(fees.max_fee_per_gas))
