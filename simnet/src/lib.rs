@@ -1,2 +1,9 @@
-//! simnet: a seeded discrete-event simulator of many nets nodes running the real tournament
-//! core over a modelled network. Not written yet; only its place in the workspace exists.
+//! simnet (in progress).
+pub mod agent;
+pub mod matchplay;
+pub mod metrics;
+pub mod network;
+pub mod output;
+pub mod scenario;
+pub mod settlement;
+pub mod sim;

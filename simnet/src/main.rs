@@ -1,0 +1,156 @@
+//! `simnet`: runs a scenario and writes its outputs; `simnet bench` times the headline sizes.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use nets_simnet::output;
+use nets_simnet::scenario::{ProtocolMode, Scenario};
+use nets_simnet::sim::{Report, Simulation, Tick};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "simnet",
+    version,
+    about = "Seeded discrete-event simulator of a nets market"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Runs a scenario (default: the shipped default scenario) and writes its outputs.
+    Run(RunArgs),
+    /// Times 1000 nodes x 10 epochs and 10 000 nodes of the default scenario; prints wall
+    /// time and peak memory.
+    Bench {
+        /// Also run 10 000 nodes.
+        #[arg(long)]
+        large: bool,
+    },
+}
+
+#[derive(clap::Args, Debug, Default)]
+struct RunArgs {
+    /// Scenario file (TOML).
+    scenario: Option<PathBuf>,
+    /// Output directory.
+    #[arg(long, short, default_value = "simnet-out")]
+    out: PathBuf,
+    /// Overrides the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Scales the population to about this many nodes.
+    #[arg(long)]
+    nodes: Option<u64>,
+    /// Overrides the number of epochs.
+    #[arg(long)]
+    epochs: Option<u32>,
+    /// Overrides the match fidelity.
+    #[arg(long, value_enum)]
+    protocol: Option<Protocol>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum Protocol {
+    Fast,
+    Full,
+}
+
+fn scenario(args: &RunArgs) -> Result<Scenario> {
+    let mut sc = match &args.scenario {
+        Some(path) => Scenario::load(path)?,
+        None => Scenario::default_scenario(),
+    };
+    if let Some(seed) = args.seed {
+        sc.seed = seed;
+    }
+    if let Some(n) = args.nodes {
+        sc.scale_population(n);
+    }
+    if let Some(e) = args.epochs {
+        sc.epochs = e;
+    }
+    if let Some(p) = args.protocol {
+        sc.protocol = match p {
+            Protocol::Fast => ProtocolMode::Fast,
+            Protocol::Full => ProtocolMode::Full,
+        };
+    }
+    sc.validate()?;
+    Ok(sc)
+}
+
+fn simulate(sc: Scenario, quiet: bool) -> Result<Report> {
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::new(1);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {msg}",
+            )
+            .context("progress template")?,
+        );
+        b
+    };
+    bar.set_message("calibrating true skill");
+    let sim = Simulation::new(sc)?;
+    let report = sim.run(&mut |t: Tick| {
+        bar.set_length(t.total);
+        bar.set_position(t.done);
+        bar.set_message(format!("epoch {}", t.epoch));
+    })?;
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Run(RunArgs {
+        out: PathBuf::from("simnet-out"),
+        ..RunArgs::default()
+    })) {
+        Command::Run(args) => {
+            let sc = scenario(&args)?;
+            let report = simulate(sc, args.quiet)?;
+            output::write_all(&report, &args.out)?;
+            print!("{}", output::summary(&report));
+            println!("outputs in {}", args.out.display());
+        }
+        Command::Bench { large } => {
+            let mut sizes = vec![1000u64];
+            if large {
+                sizes.push(10_000);
+            }
+            for n in sizes {
+                let mut sc = Scenario::default_scenario();
+                sc.scale_population(n);
+                let nodes = sc.initial_nodes();
+                let start = Instant::now();
+                let report = simulate(sc, true)?;
+                let wall = start.elapsed().as_secs_f64();
+                let matches: u64 = report.per_epoch.iter().map(|e| e.matches).sum();
+                println!(
+                    "bench: {nodes} nodes x {} epochs: {wall:.1} s wall, {matches} matches, peak RSS {} MiB",
+                    report.epochs,
+                    peak_rss_kib().map_or_else(|| "n/a".into(), |k| (k / 1024).to_string())
+                );
+            }
+        }
+    }
+    Ok(())
+}
