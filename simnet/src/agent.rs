@@ -173,6 +173,16 @@ const DEATH: i64 = -1_000_000;
 pub struct Tuned {
     genome: Genome,
     rng: GameRng,
+    scratch: Scratch,
+}
+
+/// Reused flood-fill buffers: a cell is seen when its stamp equals the current one, so the
+/// buffers never need clearing.
+#[derive(Clone, Debug)]
+struct Scratch {
+    seen: Vec<u32>,
+    stamp: u32,
+    queue: Vec<(Point, u16)>,
 }
 
 impl Tuned {
@@ -181,6 +191,11 @@ impl Tuned {
         Self {
             genome: genome.clamped(),
             rng: GameRng::from_seed(seed),
+            scratch: Scratch {
+                seen: vec![0; CELLS],
+                stamp: 0,
+                queue: Vec::with_capacity(4 * FILL_CAP as usize + 4),
+            },
         }
     }
 }
@@ -227,7 +242,7 @@ impl Agent for Tuned {
         for d in Direction::ALL {
             let p = head.step(d);
             let score = if board.free_after(p).is_some_and(|f| f <= 1) {
-                let mut s = i64::from(g.space) * i64::from(board.fill(p));
+                let mut s = i64::from(g.space) * i64::from(board.fill(p, &mut self.scratch));
                 if hungry {
                     let dist = game.food().iter().map(|&f| f.distance(p)).min();
                     s -= i64::from(g.food) * i64::from(dist.unwrap_or(0));
@@ -296,36 +311,38 @@ impl Board {
 
     /// Cells reachable from `start` through cells free by the time they are reached, up to
     /// [`FILL_CAP`].
-    fn fill(&self, start: Point) -> u32 {
-        let mut seen = [false; CELLS];
-        let mut queue = [(Point::new(0, 0), 0u16); CELLS];
-        let (mut head, mut tail) = (0usize, 0usize);
-        if let Some(i) = self.index(start)
-            && let (Some(s), Some(q)) = (seen.get_mut(i), queue.get_mut(tail))
-        {
-            *s = true;
-            *q = (start, 1);
-            tail = tail.saturating_add(1);
+    fn fill(&self, start: Point, scratch: &mut Scratch) -> u32 {
+        scratch.stamp = scratch.stamp.wrapping_add(1);
+        if scratch.stamp == 0 {
+            scratch.seen.iter_mut().for_each(|x| *x = 0);
+            scratch.stamp = 1;
         }
+        let stamp = scratch.stamp;
+        scratch.queue.clear();
+        if let Some(i) = self.index(start)
+            && let Some(s) = scratch.seen.get_mut(i)
+        {
+            *s = stamp;
+            scratch.queue.push((start, 1));
+        }
+        let mut head = 0usize;
         let mut count = 0u32;
-        while head < tail && count < FILL_CAP {
-            let Some(&(p, t)) = queue.get(head) else {
+        while count < FILL_CAP {
+            let Some(&(p, t)) = scratch.queue.get(head) else {
                 break;
             };
             head = head.saturating_add(1);
             count = count.saturating_add(1);
+            let next = t.saturating_add(1);
             for d in Direction::ALL {
                 let q = p.step(d);
                 let Some(i) = self.index(q) else { continue };
-                let next = t.saturating_add(1);
                 if self.free_after.get(i).is_some_and(|&f| f <= next)
-                    && let Some(s) = seen.get_mut(i)
-                    && !*s
-                    && let Some(slot) = queue.get_mut(tail)
+                    && let Some(s) = scratch.seen.get_mut(i)
+                    && *s != stamp
                 {
-                    *s = true;
-                    *slot = (q, next);
-                    tail = tail.saturating_add(1);
+                    *s = stamp;
+                    scratch.queue.push((q, next));
                 }
             }
         }

@@ -297,6 +297,11 @@ impl Network {
         if !self.connected(a, b, t) {
             return None;
         }
+        self.transmit_connected(a, b, t, salt, k)
+    }
+
+    /// [`Network::transmit`] over a link known to be up.
+    fn transmit_connected(&self, a: u32, b: u32, t: u64, salt: u64, k: u64) -> Option<u64> {
         let word = mix_all(&[salt, u64::from(a), u64::from(b), k]);
         if chance(word, self.cfg.loss) {
             return None;
@@ -356,7 +361,7 @@ impl Network {
                     continue;
                 }
                 out.transmissions = out.transmissions.saturating_add(1);
-                let eager = self.transmit(u, v, send_at, salt, 0);
+                let eager = self.transmit_connected(u, v, send_at, salt, 0);
                 // Lazy repair: IHAVE at u's next heartbeat, IWANT back, then the message.
                 let lazy = valid.then(|| {
                     let beat = send_at.div_ceil(hb).saturating_mul(hb);
