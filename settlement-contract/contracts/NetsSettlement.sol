@@ -46,12 +46,13 @@ contract NetsSettlement {
         bool slashed;
     }
 
-    /// An attested (epoch, roots, total), by its EIP-712 digest.
-    struct Candidate {
-        /// The largest attesting stake one aggregate brought (information for observers).
-        uint128 attestedStake;
-        /// When it reached the quorum; the challenge window starts then.
-        uint64 quorumAt;
+    /// The attestation that first reached an epoch's quorum, and when (the challenge window
+    /// starts then). One storage slot, so that anchoring an epoch writes one slot: the
+    /// digest is kept to its first 24 bytes. Finalising another attestation under the same
+    /// record would take a second preimage of those 192 bits.
+    struct Quorum {
+        bytes24 digest;
+        uint64 reachedAt;
     }
 
     /// One ed25519 key: the account it is bound to and the cumulative amount it claimed.
@@ -99,17 +100,9 @@ contract NetsSettlement {
     event Withdrawn(address indexed account, uint128 amount);
     event KeyBound(address indexed account, bytes32 indexed key, bytes32[2] keySignature);
     event Deposited(address indexed from, bytes32 indexed key, uint128 amount);
-    event Attested(
-        uint64 indexed epoch,
-        bytes32 indexed digest,
-        bytes32 outcomesRoot,
-        bytes32 rewardsRoot,
-        uint128 totalPayout,
-        uint128 stake,
-        uint256 signers
-    );
+    event Attested(uint64 indexed epoch, bytes32 indexed digest, uint128 stake, uint256 signers);
     event QuorumReached(uint64 indexed epoch, bytes32 indexed digest, uint128 stake, uint128 totalStake);
-    event QuorumRevoked(uint64 indexed epoch, bytes32 indexed digest);
+    event QuorumRevoked(uint64 indexed epoch, bytes24 digest);
     event EpochFinalised(
         uint64 indexed epoch, bytes32 indexed digest, bytes32 outcomesRoot, bytes32 rewardsRoot, uint128 totalPayout
     );
@@ -147,9 +140,8 @@ contract NetsSettlement {
     /// The ed25519 key each account bound.
     mapping(address => bytes32) public keyOf;
     mapping(bytes32 => KeyRecord) public keys;
-    mapping(bytes32 => Candidate) public candidates;
-    /// Per epoch, the digest of the first attestation that reached the quorum (zero if none).
-    mapping(uint64 => bytes32) public quorumDigest;
+    /// Per epoch, the attestation that reached the quorum (zero if none).
+    mapping(uint64 => Quorum) public quorums;
 
     /// Sum of active stakes: the denominator of the quorum.
     uint128 public totalStake;
@@ -254,10 +246,11 @@ contract NetsSettlement {
 
     // ------------------------------------------------------------------ epochs
 
-    /// Records an aggregate of attestations of `att`, one signature per staked account, sorted
-    /// by signer address (strictly ascending, so no stake counts twice). The first aggregate
-    /// whose stake reaches the quorum of the current total stake fixes the epoch's candidate
-    /// and starts its challenge window.
+    /// Counts an aggregate of attestations of `att`, one signature per staked account, sorted
+    /// by signer address (strictly ascending, so no stake counts twice). Only an aggregate
+    /// whose own stake reaches the quorum of the current total stake is recorded: the first
+    /// one fixes the epoch's attestation and starts its challenge window. Smaller aggregates
+    /// leave only their event.
     function attest(Attestation calldata att, Signature[] calldata signatures) external nonReentrant {
         if (att.epoch < nextEpoch) revert EpochClosed(att.epoch, nextEpoch);
         if (signatures.length == 0) revert NoSignatures();
@@ -276,15 +269,12 @@ contract NetsSettlement {
         }
         // Bounded by the total stake, so it fits.
         uint128 stakeSum = uint128(weight);
-        Candidate storage c = candidates[digest];
-        if (stakeSum > c.attestedStake) c.attestedStake = stakeSum;
-        emit Attested(
-            att.epoch, digest, att.outcomesRoot, att.rewardsRoot, att.totalPayout, stakeSum, signatures.length
-        );
+        emit Attested(att.epoch, digest, stakeSum, signatures.length);
         uint128 total = totalStake;
-        if (quorumDigest[att.epoch] == bytes32(0) && weight * BPS >= uint256(total) * quorumBps) {
-            quorumDigest[att.epoch] = digest;
-            c.quorumAt = uint64(block.timestamp);
+        Quorum storage q = quorums[att.epoch];
+        if (q.digest == bytes24(0) && weight * BPS >= uint256(total) * quorumBps) {
+            q.digest = bytes24(digest);
+            q.reachedAt = uint64(block.timestamp);
             emit QuorumReached(att.epoch, digest, stakeSum, total);
         }
     }
@@ -295,8 +285,9 @@ contract NetsSettlement {
     function finalise(Attestation calldata att) external nonReentrant {
         if (att.epoch < nextEpoch) revert EpochClosed(att.epoch, nextEpoch);
         bytes32 digest = attestationDigest(att);
-        if (quorumDigest[att.epoch] != digest) revert QuorumNotReached(att.epoch);
-        uint64 until = candidates[digest].quorumAt + challengeWindow;
+        Quorum memory q = quorums[att.epoch];
+        if (q.digest != bytes24(digest)) revert QuorumNotReached(att.epoch);
+        uint64 until = q.reachedAt + challengeWindow;
         if (block.timestamp < until) revert ChallengeWindowOpen(until);
         if (att.totalPayout > rewardFunds) revert InsufficientFunds(att.totalPayout, rewardFunds);
         if (att.totalPayout < totalClaimed) revert PayoutBelowClaimed(att.totalPayout, totalClaimed);
@@ -363,13 +354,10 @@ contract NetsSettlement {
         uint128 reward = uint128((uint256(amount) * reporterBps) / BPS);
         rewardFunds += amount - reward;
         emit Slashed(signer, a.epoch, msg.sender, amount, reward);
-        if (a.epoch >= nextEpoch) {
-            bytes32 q = quorumDigest[a.epoch];
-            if (q != bytes32(0)) {
-                delete quorumDigest[a.epoch];
-                candidates[q].quorumAt = 0;
-                emit QuorumRevoked(a.epoch, q);
-            }
+        bytes24 revoked = quorums[a.epoch].digest;
+        if (a.epoch >= nextEpoch && revoked != bytes24(0)) {
+            delete quorums[a.epoch];
+            emit QuorumRevoked(a.epoch, revoked);
         }
         if (reward > 0) _send(msg.sender, reward);
     }

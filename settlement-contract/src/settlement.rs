@@ -2,7 +2,7 @@
 //! node or the simulator does (stake, bind its key, deposit, attest, finalise, claim, report
 //! an equivocator) and reads of the contract's state.
 
-use alloy::primitives::{Address, B256, Bytes, Log, U256};
+use alloy::primitives::{Address, B256, Bytes, FixedBytes, Log, U256};
 use alloy::sol_types::{Eip712Domain, SolCall, SolConstructor, SolEventInterface};
 use nets_tournament::economics::RewardTable;
 use nets_tournament::hash::Hash32;
@@ -103,8 +103,9 @@ pub struct StakeStatus {
 /// One epoch's progress.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EpochStatus {
-    /// The EIP-712 digest of the attestation that reached the quorum, if one did.
-    pub quorum_digest: Option<B256>,
+    /// The first 24 bytes of the EIP-712 digest of the attestation that reached the quorum,
+    /// if one did (see [`EpochRoots::digest`]).
+    pub quorum_digest: Option<FixedBytes<24>>,
     /// When it reached the quorum.
     pub quorum_at: Option<u64>,
     /// When it may be finalised (quorum time plus the challenge window).
@@ -416,17 +417,16 @@ impl<C: Chain> Settlement<C> {
 
     /// `epoch`'s progress toward finalisation.
     pub async fn epoch(&mut self, epoch: u64) -> Result<EpochStatus, Error> {
-        let digest = self.read(&NetsSettlement::quorumDigestCall(epoch)).await?;
+        let quorum = self.read(&NetsSettlement::quorumsCall(epoch)).await?;
         let next_epoch = self.read(&NetsSettlement::nextEpochCall {}).await?;
-        let (quorum_digest, quorum_at, finalisable_at) = if digest == B256::ZERO {
+        let (quorum_digest, quorum_at, finalisable_at) = if quorum.digest == FixedBytes::ZERO {
             (None, None, None)
         } else {
-            let candidate = self.read(&NetsSettlement::candidatesCall(digest)).await?;
             let window = self.read(&NetsSettlement::challengeWindowCall {}).await?;
             (
-                Some(digest),
-                Some(candidate.quorumAt),
-                candidate.quorumAt.checked_add(window),
+                Some(quorum.digest),
+                Some(quorum.reachedAt),
+                quorum.reachedAt.checked_add(window),
             )
         };
         Ok(EpochStatus {
@@ -435,13 +435,6 @@ impl<C: Chain> Settlement<C> {
             finalisable_at,
             closed: epoch < next_epoch,
         })
-    }
-
-    /// The largest stake one aggregate has brought to `roots`.
-    pub async fn attested_stake(&mut self, roots: &EpochRoots) -> Result<u128, Error> {
-        let digest = roots.digest(&self.domain);
-        let candidate = self.read(&NetsSettlement::candidatesCall(digest)).await?;
-        Ok(candidate.attestedStake)
     }
 
     /// The contract's events in `receipt`, decoded (logs of other contracts are skipped).

@@ -232,14 +232,13 @@ async fn an_epoch_finalises_after_quorum_and_challenge_window() -> Result {
         s.finalise(&nodes[0].account, &roots).await,
         "QuorumNotReached",
     );
-    // Two of four is not enough; the stake is recorded, the quorum is not.
+    // Two of four is not enough: the aggregate is counted (its event), nothing is recorded.
     let receipt = attest(&mut s, &[&nodes[0], &nodes[1]], &roots).await?;
     let events = s.events(&receipt);
     assert_eq!(events.len(), 1, "{events:?}");
     assert!(
         matches!(&events[0], Event::Attested(a) if a.stake == 2 * ETHER && a.signers == U256::from(2))
     );
-    assert_eq!(s.attested_stake(&roots).await?, 2 * ETHER);
     assert_eq!(s.epoch(0).await?.quorum_digest, None);
     assert_revert(
         s.finalise(&nodes[0].account, &roots).await,
@@ -253,7 +252,11 @@ async fn an_epoch_finalises_after_quorum_and_challenge_window() -> Result {
         matches!(&events[1], Event::QuorumReached(q) if q.stake == 3 * ETHER && q.totalStake == 4 * ETHER)
     );
     let epoch = s.epoch(0).await?;
-    assert_eq!(epoch.quorum_digest, Some(roots.digest(s.domain())));
+    let digest = roots.digest(s.domain());
+    assert_eq!(
+        epoch.quorum_digest.map(|d| d.0),
+        Some(digest.0[..24].try_into().unwrap())
+    );
     assert_eq!(epoch.finalisable_at, Some(quorum_time + 100));
     assert!(!epoch.closed);
 
@@ -397,7 +400,7 @@ async fn attestation_reverts() -> Result {
         attest(&mut s, &[&nodes[0], &nodes[1]], &greedy).await,
         "InsufficientFunds",
     );
-    assert_eq!(s.attested_stake(&greedy).await?, 0);
+    assert_eq!(s.epoch(0).await?.quorum_digest, None);
     Ok(())
 }
 
