@@ -167,8 +167,8 @@ pub fn summary(r: &Report) -> String {
     if let (Some(f), Some(l)) = (first, last) {
         let _ = writeln!(
             s,
-            "Population strength vs the fixed reference (greedy), mean score: epoch 0 {:.3}, epoch {} {:.3}",
-            f.strength_vs_reference, l.epoch, l.strength_vs_reference
+            "Population strength vs the fixed reference ({}), mean score: epoch 0 {:.3}, epoch {} {:.3}",
+            r.reference, f.strength_vs_reference, l.epoch, l.strength_vs_reference
         );
     }
     let spawned: u64 = r.per_epoch.iter().map(|e| e.spawned).sum();
@@ -307,7 +307,7 @@ fn plots(r: &Report, dir: &Path) -> Result<(), OutputError> {
         None,
     )?;
     let strength = vec![(
-        "mean score vs greedy".to_string(),
+        format!("mean score vs {}", r.reference),
         r.per_epoch
             .iter()
             .map(|e| (e.epoch as f64, e.strength_vs_reference))

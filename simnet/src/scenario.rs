@@ -62,6 +62,13 @@ pub struct Scenario {
     /// How matches are simulated.
     #[serde(default)]
     pub protocol: ProtocolMode,
+    /// The fixed agent population strength is measured against (default: greedy).
+    #[serde(default = "default_reference")]
+    pub reference: AgentSpec,
+}
+
+fn default_reference() -> AgentSpec {
+    AgentSpec::Greedy
 }
 
 /// A league: Snake duel parameters and a tier.
@@ -361,6 +368,7 @@ impl Scenario {
             population: Vec::new(),
             evolution: Evolution::default(),
             protocol: ProtocolMode::Fast,
+            reference: AgentSpec::Greedy,
         })
     }
 

@@ -85,6 +85,9 @@ pub trait Settlement {
     fn slash(&mut self, evidence: &Evidence) -> Result<(PlayerId, u128), ChainError>;
 }
 
+/// The roots one attestation votes for: outcomes root, rewards root, total payout.
+type Vote = (Hash32, Hash32, u128);
+
 /// An in-memory model of the settlement contract.
 #[derive(Debug, Default)]
 pub struct ModelChain {
@@ -93,7 +96,7 @@ pub struct ModelChain {
     entries: BTreeMap<(Hash32, u64), BTreeMap<PlayerId, u128>>,
     escrow: u128,
     burned: u128,
-    attestations: BTreeMap<(Hash32, u64), BTreeMap<PlayerId, (Hash32, Hash32, u128)>>,
+    attestations: BTreeMap<(Hash32, u64), BTreeMap<PlayerId, Vote>>,
     finalised: BTreeMap<(Hash32, u64), Finalised>,
     latest: BTreeMap<Hash32, (u64, Finalised)>,
     claimed: BTreeMap<(Hash32, PlayerId), u128>,

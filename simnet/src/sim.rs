@@ -85,6 +85,7 @@ pub struct Tick {
 
 /// A gossiped item of an epoch's ledger.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // a handful per match; boxing buys nothing here
 enum ItemKind {
     Record(OutcomeRecord),
     Claim(TimeoutClaim),
@@ -99,6 +100,9 @@ struct Item {
     kind: ItemKind,
     published: u64,
 }
+
+/// An item to publish: league, epoch, the item, and its publishers with their times.
+type Publication = (usize, u64, ItemKind, Vec<(u32, u64)>);
 
 /// A fraud attempt, to check that it was caught.
 #[derive(Clone, Debug)]
@@ -197,7 +201,7 @@ pub struct EpochMetrics {
     pub kendall_tau: Vec<Option<f64>>,
     /// Capital quantiles (10, 25, 50, 75, 90 %) over present nodes.
     pub capital_quantiles: Vec<u128>,
-    /// Mean score of sampled honest agents against the fixed reference agent (greedy).
+    /// Mean score of sampled honest agents against the scenario's fixed reference agent.
     pub strength_vs_reference: f64,
     /// Distinct views (summary keys) among present honest nodes at the close, per league.
     pub distinct_views: Vec<usize>,
@@ -259,8 +263,12 @@ pub struct RoleOutcome {
     pub nodes: u64,
     /// Mean profit per node.
     pub mean_profit: f64,
+    /// Standard error of that mean.
+    pub profit_se: f64,
     /// Mean profit of honest founders with the same agent (the control).
     pub honest_same_agent_profit: f64,
+    /// Standard error of the control's mean.
+    pub honest_same_agent_profit_se: f64,
     /// Nodes convicted of fraud.
     pub convicted: u64,
     /// Stake slashed in all.
@@ -321,6 +329,8 @@ pub struct Report {
     pub money_conserved: bool,
     /// Settlement backend.
     pub settlement: String,
+    /// The fixed reference agent of the strength measurement.
+    pub reference: String,
 }
 
 struct LeagueRt {
@@ -479,6 +489,7 @@ impl Simulation {
             ProtocolMode::Fast => "fast".into(),
             ProtocolMode::Full => "full".into(),
         };
+        sim.report.reference = sim.sc.reference.label();
         sim.report.settlement = "model chain (in-memory contract model)".into();
         sim.report.true_skill = sim
             .skills
@@ -1004,7 +1015,7 @@ impl Simulation {
                 } else {
                     self.key_of(n, li, e - 1)
                 };
-                if !draws.contains_key(&key) {
+                let draw = draws.entry(key).or_insert_with(|| {
                     let ratings = if e == 0 {
                         Ratings::new()
                     } else {
@@ -1026,9 +1037,9 @@ impl Simulation {
                         map.insert(p.a, (p.a, p.b));
                         map.insert(p.b, (p.a, p.b));
                     }
-                    draws.insert(key, map);
-                }
-                if let Some(pair) = draws.get(&key).and_then(|d| d.get(id)) {
+                    map
+                });
+                if let Some(pair) = draw.get(id) {
                     let slot = belief.entry(*pair).or_insert([false, false]);
                     if pair.0 == *id {
                         slot[0] = true;
@@ -1238,7 +1249,7 @@ impl Simulation {
         _t: u64,
         m: &mut EpochMetrics,
     ) {
-        let mut batch: Vec<(usize, u64, ItemKind, Vec<(u32, u64)>)> = Vec::new();
+        let mut batch: Vec<Publication> = Vec::new();
         let mut forgeries = Vec::new();
         for (p, res) in planned.iter().zip(played) {
             if res.fast {
@@ -1615,7 +1626,7 @@ impl Simulation {
         kendall_tau_b(&pairs)
     }
 
-    /// Mean score against the fixed reference (greedy) of up to 64 present honest nodes.
+    /// Mean score against the fixed reference agent of up to 64 present honest nodes.
     fn strength(&self) -> f64 {
         let honest: Vec<&Node> = self
             .nodes
@@ -1638,7 +1649,7 @@ impl Simulation {
             .unwrap_or_default();
         let scores: Vec<f64> = sample
             .par_iter()
-            .map(|s| score_share(s, &AgentSpec::Greedy, &params, 0x57, 16))
+            .map(|s| score_share(s, &self.sc.reference, &params, 0x57, 16))
             .collect();
         let mean = scores.iter().sum::<f64>() / scores.len() as f64;
         (mean * 10_000.0).round() / 10_000.0
@@ -1749,6 +1760,18 @@ impl Simulation {
             }
             v.iter().map(|&n| profit(sim, n) as f64).sum::<f64>() / v.len() as f64
         };
+        let se = |sim: &Self, v: &[u32]| -> f64 {
+            if v.len() < 2 {
+                return 0.0;
+            }
+            let m = mean(sim, v);
+            let var = v
+                .iter()
+                .map(|&n| (profit(sim, n) as f64 - m).powi(2))
+                .sum::<f64>()
+                / (v.len() - 1) as f64;
+            (var / v.len() as f64).sqrt().round()
+        };
         for ((role, spec), members) in &groups {
             let control = groups
                 .get(&(Role::Honest, *spec))
@@ -1760,7 +1783,9 @@ impl Simulation {
                 agent: spec.label(),
                 nodes: members.len() as u64,
                 mean_profit: mean(&self, members).round(),
+                profit_se: se(&self, members),
                 honest_same_agent_profit: mean(&self, &control).round(),
+                honest_same_agent_profit_se: se(&self, &control),
                 convicted: xs.iter().filter(|x| x.convicted).count() as u64,
                 slashed: xs.iter().map(|x| x.slashed).sum(),
                 forfeits: xs.iter().map(|x| x.forfeits).sum(),
