@@ -36,7 +36,7 @@ pub struct Receipt {
 
 /// An EVM chain as the settlement client sees it. Every method is async so that the JSON-RPC
 /// backend fits a tokio program; the embedded backend's futures complete on their first poll
-/// (see [`complete_now`](crate::complete_now)).
+/// (see [`complete_now`]).
 ///
 /// A transaction that would revert is not sent: it fails with [`Error::Reverted`] and changes
 /// nothing (the JSON-RPC backend simulates before sending, the embedded one does not commit).
