@@ -25,12 +25,15 @@ struct Cli {
 enum Command {
     /// Runs a scenario (default: the shipped default scenario) and writes its outputs.
     Run(RunArgs),
-    /// Times 1000 nodes x 10 epochs and 10 000 nodes of the default scenario; prints wall
-    /// time and peak memory.
+    /// Times the default scenario at 1000 nodes x 10 epochs (and, with `--large`, at 10 000
+    /// nodes for `--large-epochs` epochs); prints wall time and peak memory (VmHWM).
     Bench {
         /// Also run 10 000 nodes.
         #[arg(long)]
         large: bool,
+        /// Epochs of the 10 000-node run.
+        #[arg(long, default_value_t = 2)]
+        large_epochs: u32,
     },
 }
 
@@ -131,14 +134,20 @@ fn main() -> Result<()> {
             print!("{}", output::summary(&report));
             println!("outputs in {}", args.out.display());
         }
-        Command::Bench { large } => {
-            let mut sizes = vec![1000u64];
+        Command::Bench {
+            large,
+            large_epochs,
+        } => {
+            let mut sizes = vec![(1000u64, None)];
             if large {
-                sizes.push(10_000);
+                sizes.push((10_000, Some(large_epochs)));
             }
-            for n in sizes {
+            for (n, epochs) in sizes {
                 let mut sc = Scenario::default_scenario();
                 sc.scale_population(n);
+                if let Some(e) = epochs {
+                    sc.epochs = e;
+                }
                 let nodes = sc.initial_nodes();
                 let start = Instant::now();
                 let report = simulate(sc, true)?;

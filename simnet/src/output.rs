@@ -146,18 +146,28 @@ pub fn summary(r: &Report) -> String {
     );
     let _ = writeln!(
         s,
-        "  {:<12} {:<12} {:>6} {:>14} {:>14} {:>9} {:>8} {:>7}",
-        "role", "agent", "nodes", "profit", "honest same", "convicted", "forfeits", "active"
+        "  {:<12} {:<12} {:>6} {:>22} {:>22} {:>9} {:>8} {:>7}",
+        "role",
+        "agent",
+        "nodes",
+        "profit (± s.e.)",
+        "honest same (± s.e.)",
+        "convicted",
+        "forfeits",
+        "active"
     );
     for o in &r.roles {
         let _ = writeln!(
             s,
-            "  {:<12} {:<12} {:>6} {:>14.0} {:>14.0} {:>9} {:>8} {:>7}",
+            "  {:<12} {:<12} {:>6} {:>22} {:>22} {:>9} {:>8} {:>7}",
             o.role,
             o.agent,
             o.nodes,
-            o.mean_profit,
-            o.honest_same_agent_profit,
+            format!("{:.0} ± {:.0}", o.mean_profit, o.profit_se),
+            format!(
+                "{:.0} ± {:.0}",
+                o.honest_same_agent_profit, o.honest_same_agent_profit_se
+            ),
             o.convicted,
             o.forfeits,
             o.still_active
