@@ -12,9 +12,20 @@
 //! - [`samples`]: observations from seeded games, to check and measure models.
 
 pub mod agent;
+pub mod api;
 pub mod batcher;
+pub mod config;
+pub mod daemon;
+pub mod devnet;
 pub mod battlesnake_http;
 pub mod external_agent;
+pub mod item;
+pub mod keyfile;
+pub mod metrics;
 pub mod model;
+pub mod players;
+pub mod rankings;
+pub mod runner;
 pub mod runtime;
 pub mod samples;
+pub mod store;

@@ -1,10 +1,11 @@
 //! `netsd`: the nets daemon and its command-line tool.
 //!
-//! For now it plays, replays and inspects games and checks neural models; the network daemon
-//! grows from here.
+//! It runs the node (`init`, `run`, `rankings`, `devnet`), plays, replays and inspects games,
+//! and checks neural models.
 
 mod games;
 mod model_cmd;
+mod node_cmd;
 
 use std::process::ExitCode;
 
@@ -30,6 +31,14 @@ enum Command {
     Show(games::ShowArgs),
     /// Neural models: check one against the model contract and measure its speed.
     Model(model_cmd::ModelArgs),
+    /// Create a node's data dir: key file and commented default config.
+    Init(node_cmd::InitArgs),
+    /// Run the node: join the network, play the leagues, serve the API.
+    Run(node_cmd::RunArgs),
+    /// Rankings of closed epochs, from a running node or a stopped node's data dir.
+    Rankings(node_cmd::RankingsArgs),
+    /// A whole network on this machine: N nodes play several epochs, then print rankings.
+    Devnet(node_cmd::DevnetArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +49,10 @@ fn main() -> ExitCode {
         Command::Step(args) => games::step(&args),
         Command::Show(args) => games::show(&args),
         Command::Model(args) => model_cmd::run(&args),
+        Command::Init(args) => node_cmd::init(&args),
+        Command::Run(args) => node_cmd::run(&args),
+        Command::Rankings(args) => node_cmd::rankings(&args),
+        Command::Devnet(args) => node_cmd::devnet(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

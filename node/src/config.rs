@@ -1,0 +1,341 @@
+//! The daemon's configuration: a TOML file (written commented by `netsd init`) with defaults
+//! for everything, overridden by command-line flags.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use nets_envs::log::EnvSpec;
+use nets_envs::snake::SnakeParams;
+use nets_tournament::league::League;
+use serde::{Deserialize, Serialize};
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or a field is wrong (the message names it).
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// toml's message, with the field and line.
+        message: String,
+    },
+    /// Values that parse but make no sense together.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Networking.
+    pub network: NetworkConfig,
+    /// Epochs and rounds: every node of a network must use the same values.
+    pub schedule: ScheduleConfig,
+    /// What this node plays.
+    pub play: PlayConfig,
+    /// The HTTP API.
+    pub api: ApiConfig,
+}
+
+/// Networking.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Multiaddrs to listen on.
+    pub listen: Vec<String>,
+    /// Multiaddrs of peers to join through (with `/p2p/<peer id>`).
+    pub bootstrap: Vec<String>,
+    /// Peers to keep connected; above this the node prunes the least needed.
+    pub target_peers: usize,
+    /// Hard limit on established connections.
+    pub max_connections: u32,
+    /// Peers per Kademlia bucket.
+    pub kbucket_size: usize,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            listen: vec![
+                "/ip4/0.0.0.0/tcp/4100".into(),
+                "/ip4/0.0.0.0/udp/4100/quic-v1".into(),
+            ],
+            bootstrap: Vec::new(),
+            target_peers: 32,
+            max_connections: 128,
+            kbucket_size: 20,
+        }
+    }
+}
+
+/// Epoch and round timing, in milliseconds of Unix time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// Start of epoch 0.
+    pub genesis_ms: u64,
+    /// Length of an epoch.
+    pub epoch_ms: u64,
+    /// Rounds start this often within an epoch.
+    pub round_ms: u64,
+    /// The first round starts this long after the epoch opens (discovery settles).
+    pub warmup_ms: u64,
+    /// No round starts later than this before the epoch closes, so matches end in time.
+    pub last_round_ms: u64,
+    /// An epoch counts as closed this long after its end: late outcomes and catch-up fetches
+    /// arrive within it.
+    pub grace_ms: u64,
+    /// A player that stays silent this long in a match is claimed against.
+    pub step_timeout_ms: u64,
+    /// The accused has this long to answer a claim.
+    pub answer_timeout_ms: u64,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        Self {
+            genesis_ms: 1_767_225_600_000, // 2026-01-01T00:00:00Z
+            epoch_ms: 600_000,
+            round_ms: 60_000,
+            warmup_ms: 10_000,
+            last_round_ms: 60_000,
+            grace_ms: 20_000,
+            step_timeout_ms: 5_000,
+            answer_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl ScheduleConfig {
+    /// The epoch clock.
+    pub fn clock(&self) -> nets_tournament::epoch::EpochClock {
+        nets_tournament::epoch::EpochClock {
+            genesis: self.genesis_ms,
+            length: self.epoch_ms.max(1),
+        }
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.epoch_ms == 0 || self.round_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "schedule.epoch_ms and schedule.round_ms must be positive".into(),
+            ));
+        }
+        if self.warmup_ms.saturating_add(self.last_round_ms) > self.epoch_ms {
+            return Err(ConfigError::Invalid(
+                "schedule.warmup_ms + schedule.last_round_ms must fit in schedule.epoch_ms".into(),
+            ));
+        }
+        if self.grace_ms >= self.epoch_ms {
+            return Err(ConfigError::Invalid(
+                "schedule.grace_ms must be shorter than schedule.epoch_ms".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A league this node enters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeagueConfig {
+    /// The game: only "snake" so far.
+    pub game: GameKind,
+    /// Board side (5..=25).
+    pub size: u8,
+    /// Tier (0 = entry level).
+    pub tier: u8,
+}
+
+/// Games a league can be about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GameKind {
+    /// A Snake duel.
+    Snake,
+}
+
+impl LeagueConfig {
+    /// The league.
+    pub fn league(&self) -> Result<League, ConfigError> {
+        let params = SnakeParams::duel(self.size);
+        params
+            .validate()
+            .map_err(|e| ConfigError::Invalid(format!("league size {}: {e}", self.size)))?;
+        Ok(League {
+            env: EnvSpec::Snake(params),
+            tier: self.tier,
+        })
+    }
+}
+
+/// What this node plays.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlayConfig {
+    /// Leagues to enter.
+    pub leagues: Vec<LeagueConfig>,
+    /// The agent (see `netsd play --help` for the forms).
+    pub agent: String,
+    /// Matches played at once.
+    pub max_matches: usize,
+}
+
+impl Default for PlayConfig {
+    fn default() -> Self {
+        Self {
+            leagues: vec![LeagueConfig {
+                game: GameKind::Snake,
+                size: 11,
+                tier: 0,
+            }],
+            agent: "greedy".into(),
+            max_matches: 4,
+        }
+    }
+}
+
+/// The HTTP API.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Address to serve on; empty to serve nothing.
+    pub listen: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:7100".into(),
+        }
+    }
+}
+
+impl ApiConfig {
+    /// The address, if the API is on.
+    pub fn addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        if self.listen.is_empty() {
+            return Ok(None);
+        }
+        self.listen
+            .parse()
+            .map(Some)
+            .map_err(|e| ConfigError::Invalid(format!("api.listen {:?}: {e}", self.listen)))
+    }
+}
+
+impl Config {
+    /// Parses TOML text; `path` names the source in errors.
+    pub fn parse(text: &str, path: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Reads a file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Checks values that must agree.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        self.schedule.check()?;
+        for l in &self.play.leagues {
+            l.league()?;
+        }
+        if self.play.max_matches == 0 {
+            return Err(ConfigError::Invalid("play.max_matches must be at least 1".into()));
+        }
+        self.api.addr()?;
+        Ok(())
+    }
+
+    /// The leagues entered.
+    pub fn leagues(&self) -> Result<Vec<League>, ConfigError> {
+        self.play.leagues.iter().map(LeagueConfig::league).collect()
+    }
+}
+
+/// The commented configuration `netsd init` writes: every field at its default.
+pub const DEFAULT_TOML: &str = r#"# netsd configuration. Every field is optional; these are the defaults.
+# Command-line flags of `netsd run` override the values here.
+
+[network]
+# Multiaddrs to listen on (TCP and QUIC).
+listen = ["/ip4/0.0.0.0/tcp/4100", "/ip4/0.0.0.0/udp/4100/quic-v1"]
+# Peers to join through, e.g. "/ip4/203.0.113.7/tcp/4100/p2p/12D3KooW...".
+bootstrap = []
+# Peers to keep connected; above this the node closes the connections it needs least.
+target_peers = 32
+# Hard limit on established connections.
+max_connections = 128
+# Peers per Kademlia bucket.
+kbucket_size = 20
+
+[schedule]
+# Every node of a network must use the same schedule. Times in milliseconds.
+genesis_ms = 1767225600000    # start of epoch 0 (Unix time)
+epoch_ms = 600000             # length of an epoch
+round_ms = 60000              # a round of pairings starts this often
+warmup_ms = 10000             # first round this long after the epoch opens
+last_round_ms = 60000         # no round starts later than this before the close
+grace_ms = 20000              # an epoch counts as closed this long after its end
+step_timeout_ms = 5000        # silence in a match before a timeout claim
+answer_timeout_ms = 5000      # time to answer a claim before it is a forfeit
+
+[play]
+# Leagues to enter: a Snake duel on a size x size board, at a tier.
+leagues = [{ game = "snake", size = 11, tier = 0 }]
+# The agent: random, greedy, search, onnx:PATH, exec:COMMAND or battlesnake:URL.
+agent = "greedy"
+# Matches played at once.
+max_matches = 4
+
+[api]
+# HTTP API (status, peers, rankings, outcomes, /metrics); "" turns it off.
+listen = "127.0.0.1:7100"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_file_parses_to_the_defaults() {
+        assert_eq!(Config::parse(DEFAULT_TOML, "default").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = Config::parse("[network]\nlisten = 5\n", "x.toml").unwrap_err();
+        assert!(e.to_string().contains("listen"), "{e}");
+        let e = Config::parse("[play]\nagnet = \"greedy\"\n", "x.toml").unwrap_err();
+        assert!(e.to_string().contains("agnet"), "{e}");
+        let e = Config::parse("[schedule]\nepoch_ms = 0\n", "x.toml").unwrap_err();
+        assert!(e.to_string().contains("epoch_ms"), "{e}");
+        let e = Config::parse(
+            "[play]\nleagues = [{ game = \"snake\", size = 99, tier = 0 }]\n",
+            "x.toml",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("99"), "{e}");
+    }
+}

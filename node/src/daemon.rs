@@ -1,0 +1,1360 @@
+//! The daemon: one event loop that drives the tournament core over the network.
+//!
+//! The loop owns the swarm, the match machines and the schedule; everything else talks to it
+//! through bounded channels:
+//!
+//! - match streams run in their own tasks (one per match), which pass frames in and out;
+//! - agents think on tokio's blocking pool and send their moves back;
+//! - the HTTP API reads the store and a status snapshot the loop publishes.
+//!
+//! What the loop does, in time order: it advertises the leagues it enters as Kademlia provider
+//! records and looks up the other entrants; at each round it draws the pairings from the
+//! public beacon and, in seat A, opens a stream to its opponent; it pumps each
+//! [`MatchMachine`] (messages, agent moves, timeouts); it stores every finished outcome and
+//! claim durably *before* gossiping it; it validates gossip with the tournament core before
+//! gossipsub forwards it; after each epoch's close it fetches what it missed from peers; and it
+//! prunes connections to keep their number bounded.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use futures::{AsyncReadExt, StreamExt};
+use libp2p::gossipsub::{self, MessageAcceptance};
+use libp2p::kad;
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, OutboundRequestId};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, PeerId, Swarm, identify};
+use nets_p2p::policy::{Connected, prune};
+use nets_p2p::{Behaviour, BehaviourEvent, MATCH_PROTOCOL, MAX_MATCH_FRAME, frame};
+use nets_tournament::hash::Hash32;
+use nets_tournament::identity::{Keypair, PlayerId};
+use nets_tournament::league::League;
+use nets_tournament::messages::{MatchHeader, MatchMessage};
+use nets_tournament::pairing::{PairingParams, draw_round};
+use nets_tournament::protocol::{Event, MatchConfig, MatchMachine};
+use nets_tournament::wire;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::agent::{AgentError, Player};
+use crate::config::Config;
+use crate::item::Item;
+use crate::metrics::{Metrics, kind};
+use crate::players::PlayerFactory;
+use crate::rankings;
+use crate::store::Store;
+
+/// Milliseconds of Unix time.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// A frame on a match stream.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(clippy::large_enum_variant)]
+pub enum Frame {
+    /// Seat A opens the match: the header both will sign.
+    Invite(MatchHeader),
+    /// A protocol message.
+    Message(MatchMessage),
+    /// Seat B refuses the invitation, saying why.
+    Decline(String),
+}
+
+/// A fetch request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FetchRequest {
+    /// The ids of an epoch's items.
+    Inventory {
+        /// The epoch.
+        epoch: u64,
+    },
+    /// Items by id.
+    Items {
+        /// At most [`MAX_FETCH_ITEMS`] ids.
+        ids: Vec<Hash32>,
+    },
+}
+
+/// A fetch response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FetchResponse {
+    /// The ids of an epoch's items.
+    Inventory {
+        /// The epoch.
+        epoch: u64,
+        /// Ids, ascending.
+        ids: Vec<Hash32>,
+    },
+    /// The items found, as canonical bytes.
+    Items {
+        /// Items.
+        items: Vec<serde_bytes::ByteBuf>,
+    },
+    /// The request was refused.
+    Refused(String),
+}
+
+/// Most items asked for in one request.
+pub const MAX_FETCH_ITEMS: usize = 64;
+
+/// What the loop publishes for the API.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Status {
+    /// The node's peer id.
+    pub peer_id: String,
+    /// Its player id (hex ed25519 key).
+    pub player: String,
+    /// Addresses it listens on.
+    pub listen: Vec<String>,
+    /// The agent it plays.
+    pub agent: String,
+    /// The current epoch.
+    pub epoch: u64,
+    /// Epochs before this one are closed.
+    pub closed_before: u64,
+    /// Connected peers.
+    pub peers: Vec<String>,
+    /// Leagues: id, and entrants known.
+    pub leagues: Vec<LeagueStatus>,
+    /// Matches in flight.
+    pub matches_live: usize,
+    /// Matches finished by this node.
+    pub matches_finished: u64,
+    /// Items stored.
+    pub items: usize,
+}
+
+/// A league as the status shows it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LeagueStatus {
+    /// League id, hex.
+    pub id: String,
+    /// Environment, human-readable.
+    pub env: String,
+    /// Tier.
+    pub tier: u8,
+    /// Entrants known (player ids, hex), this node included.
+    pub entrants: Vec<String>,
+}
+
+/// Inputs from the stream tasks.
+#[derive(Debug)]
+enum NetIn {
+    /// An incoming stream was accepted.
+    Opened {
+        link: u64,
+        peer: PeerId,
+        tx: mpsc::Sender<Vec<u8>>,
+    },
+    Frame {
+        link: u64,
+        peer: PeerId,
+        frame: Frame,
+    },
+    Closed {
+        link: u64,
+    },
+}
+
+/// An agent's answer.
+struct AgentDone {
+    match_id: Hash32,
+    turn: u32,
+    player: Box<dyn Player + Send>,
+    result: Result<u8, AgentError>,
+}
+
+/// One match in flight.
+struct Live {
+    machine: MatchMachine,
+    header: MatchHeader,
+    peer: PeerId,
+    link: Option<u64>,
+    tx: Option<mpsc::Sender<Vec<u8>>>,
+    /// The agent, while it is not thinking.
+    player: Option<Box<dyn Player + Send>>,
+    /// A move was asked for while the agent was busy or is being computed.
+    thinking: bool,
+    /// When the machine ended, to keep it a while for late retransmissions and claims.
+    done_at: Option<u64>,
+}
+
+/// The resources a node runs with: its key, configuration, store, agent and metrics.
+#[derive(Debug)]
+pub struct NodeParts {
+    /// The node's ed25519 key (player and peer identity).
+    pub key: Keypair,
+    /// The configuration.
+    pub config: Config,
+    /// The store.
+    pub store: Store,
+    /// The agent.
+    pub players: PlayerFactory,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+/// What a started node hands back.
+#[derive(Debug)]
+pub struct NodeHandle {
+    /// The node's peer id.
+    pub peer_id: PeerId,
+    /// Status updates.
+    pub status: watch::Receiver<Status>,
+    /// The loop's task.
+    pub task: tokio::task::JoinHandle<Result<()>>,
+}
+
+/// How long a finished match is kept for late messages and claims.
+const LINGER_MS: u64 = 15_000;
+/// Frames queued to a match stream.
+const LINK_QUEUE: usize = 64;
+/// Inputs queued from all streams to the loop.
+const NET_QUEUE: usize = 1024;
+/// Agent answers queued to the loop.
+const AGENT_QUEUE: usize = 256;
+
+/// Starts a node on the current tokio runtime; it runs until `shutdown` is cancelled.
+pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<NodeHandle> {
+    let libp2p_key = nets_p2p::keypair(parts.key.secret())?;
+    let net_cfg = nets_p2p::NetConfig {
+        max_connections: parts.config.network.max_connections,
+        kbucket_size: parts.config.network.kbucket_size,
+        ..nets_p2p::NetConfig::default()
+    };
+    let mut swarm = nets_p2p::build_swarm(libp2p_key, &net_cfg)?;
+    let peer_id = *swarm.local_peer_id();
+    for addr in &parts.config.network.listen {
+        let addr: Multiaddr = addr
+            .parse()
+            .with_context(|| format!("network.listen: bad multiaddr {addr:?}"))?;
+        swarm
+            .listen_on(addr.clone())
+            .with_context(|| format!("cannot listen on {addr}"))?;
+    }
+    let mut bootstrap = Vec::new();
+    for addr in &parts.config.network.bootstrap {
+        let addr: Multiaddr = addr
+            .parse()
+            .with_context(|| format!("network.bootstrap: bad multiaddr {addr:?}"))?;
+        let Some(Protocol::P2p(peer)) = addr.iter().last() else {
+            anyhow::bail!("network.bootstrap: {addr} does not end in /p2p/<peer id>");
+        };
+        bootstrap.push((peer, addr));
+    }
+    let leagues = parts.config.leagues()?;
+    let (status_tx, status_rx) = watch::channel(Status::default());
+    let (net_tx, net_rx) = mpsc::channel(NET_QUEUE);
+    let (agent_tx, agent_rx) = mpsc::channel(AGENT_QUEUE);
+    let control = swarm.behaviour().streams.new_control();
+    let node = Node {
+        key: parts.key,
+        me: PlayerId([0; 32]),
+        peer_id,
+        config: parts.config,
+        store: parts.store,
+        players: parts.players,
+        metrics: parts.metrics,
+        leagues,
+        swarm,
+        control,
+        bootstrap,
+        status: status_tx,
+        net_tx,
+        agent_tx,
+        matches: BTreeMap::new(),
+        links: BTreeMap::new(),
+        waiting_links: BTreeMap::new(),
+        next_link: 0,
+        entrants: BTreeMap::new(),
+        rounds_done: BTreeSet::new(),
+        connected: BTreeMap::new(),
+        listen: Vec::new(),
+        closed_before: 0,
+        synced: BTreeSet::new(),
+        pending_fetch: BTreeMap::new(),
+        finished: 0,
+        last_lookup: 0,
+        last_prune: 0,
+        last_status: 0,
+        started: now_ms(),
+        bootstrapped: false,
+        beacon_cache: None,
+    };
+    let task = tokio::spawn(node.run(net_rx, agent_rx, shutdown));
+    Ok(NodeHandle {
+        peer_id,
+        status: status_rx,
+        task,
+    })
+}
+
+struct Node {
+    key: Keypair,
+    me: PlayerId,
+    peer_id: PeerId,
+    config: Config,
+    store: Store,
+    players: PlayerFactory,
+    metrics: Arc<Metrics>,
+    leagues: Vec<League>,
+    swarm: Swarm<Behaviour>,
+    control: libp2p_stream::Control,
+    bootstrap: Vec<(PeerId, Multiaddr)>,
+    status: watch::Sender<Status>,
+    net_tx: mpsc::Sender<NetIn>,
+    agent_tx: mpsc::Sender<AgentDone>,
+    matches: BTreeMap<Hash32, Live>,
+    /// Link id → match id, once a link carries a match.
+    links: BTreeMap<u64, Option<Hash32>>,
+    /// Incoming links waiting for their invitation.
+    waiting_links: BTreeMap<u64, (PeerId, mpsc::Sender<Vec<u8>>)>,
+    next_link: u64,
+    /// League id → entrants learned from provider records.
+    entrants: BTreeMap<Hash32, BTreeSet<PlayerId>>,
+    rounds_done: BTreeSet<(u64, u32)>,
+    connected: BTreeMap<PeerId, u64>,
+    listen: Vec<Multiaddr>,
+    closed_before: u64,
+    /// Epochs fetched from peers after their close.
+    synced: BTreeSet<u64>,
+    pending_fetch: BTreeMap<OutboundRequestId, PeerId>,
+    finished: u64,
+    last_lookup: u64,
+    last_prune: u64,
+    last_status: u64,
+    started: u64,
+    bootstrapped: bool,
+    /// Ratings and beacon for pairings, by the epoch they serve.
+    beacon_cache: Option<(u64, Vec<(Hash32, nets_tournament::rating::Ratings, Hash32)>)>,
+}
+
+impl Node {
+    async fn run(
+        mut self,
+        mut net_rx: mpsc::Receiver<NetIn>,
+        mut agent_rx: mpsc::Receiver<AgentDone>,
+        shutdown: CancellationToken,
+    ) -> Result<()> {
+        self.me = self.key.id();
+        self.accept_streams()?;
+        for (peer, addr) in self.bootstrap.clone() {
+            self.swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
+            if let Err(e) = self.swarm.dial(addr.clone()) {
+                tracing::warn!(%addr, "cannot dial bootstrap peer: {e}");
+            }
+        }
+        // Peers remembered from an earlier run.
+        if let Ok(book) = self.store.peers() {
+            for (peer, addrs) in book {
+                if let Ok(peer) = PeerId::from_bytes(&peer) {
+                    for a in addrs.iter().filter_map(|a| a.parse::<Multiaddr>().ok()) {
+                        self.swarm.behaviour_mut().kad.add_address(&peer, a);
+                    }
+                }
+            }
+        }
+        match self.store.matches() {
+            Ok(stale) => {
+                for header in stale {
+                    tracing::warn!(
+                        match_id = %hex::encode(header.match_id().0),
+                        "a match was in flight when the node stopped; it cannot resume"
+                    );
+                    let _ = self.store.remove_match(&header.match_id());
+                }
+            }
+            Err(e) => tracing::error!("reading matches in flight: {e}"),
+        }
+        for league in self.leagues.clone() {
+            let key = nets_p2p::league_key(&league.id());
+            if let Err(e) = self.swarm.behaviour_mut().kad.start_providing(key) {
+                tracing::warn!("cannot advertise league: {e}");
+            }
+            self.entrants.entry(league.id()).or_default().insert(self.me);
+        }
+        tracing::info!(peer_id = %self.peer_id, agent = %self.players.spec(), "node started");
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                event = self.swarm.select_next_some() => self.on_swarm(event),
+                Some(input) = net_rx.recv() => self.on_net(input),
+                Some(done) = agent_rx.recv() => self.on_agent(done),
+                _ = tick.tick() => self.on_tick(),
+            }
+        }
+        tracing::info!("shutting down");
+        self.store.flush()?;
+        Ok(())
+    }
+
+    fn accept_streams(&mut self) -> Result<()> {
+        let mut incoming = self
+            .control
+            .accept(MATCH_PROTOCOL)
+            .map_err(|e| anyhow::anyhow!("match protocol: {e}"))?;
+        let net_tx = self.net_tx.clone();
+        let first_link = u64::MAX / 2;
+        tokio::spawn(async move {
+            let mut link = first_link;
+            while let Some((peer, stream)) = incoming.next().await {
+                link += 1;
+                let (tx, rx) = mpsc::channel(LINK_QUEUE);
+                if net_tx
+                    .send(NetIn::Opened { link, peer, tx })
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+                tokio::spawn(run_link(link, peer, stream, rx, net_tx.clone()));
+            }
+        });
+        Ok(())
+    }
+
+    // ---- time ----
+
+    fn on_tick(&mut self) {
+        let now = now_ms();
+        let ids: Vec<Hash32> = self.matches.keys().copied().collect();
+        for id in ids {
+            if let Some(live) = self.matches.get_mut(&id)
+                && live.machine.poll_timeout().is_some_and(|t| t <= now)
+            {
+                live.machine.handle_timeout(now);
+            }
+            self.pump(id);
+        }
+        self.reap(now);
+        let clock = self.config.schedule.clock();
+        let epoch = clock.epoch_at(now);
+        self.metrics
+            .epoch
+            .set(i64::try_from(epoch).unwrap_or(i64::MAX));
+        let lookup_every = if now.saturating_sub(self.started) < 20_000 { 1_000 } else { 4_000 };
+        if now.saturating_sub(self.last_lookup) >= lookup_every {
+            self.last_lookup = now;
+            self.lookup_entrants();
+        }
+        if now.saturating_sub(self.last_prune) >= 5_000 {
+            self.last_prune = now;
+            self.prune_connections();
+        }
+        self.schedule_rounds(now, epoch);
+        self.close_epochs(now, epoch);
+        if now.saturating_sub(self.last_status) >= 500 {
+            self.last_status = now;
+            self.publish_status(epoch);
+        }
+    }
+
+    fn lookup_entrants(&mut self) {
+        if self.connected.is_empty() {
+            return;
+        }
+        if !self.bootstrapped {
+            self.bootstrapped = true;
+            if let Err(e) = self.swarm.behaviour_mut().kad.bootstrap() {
+                tracing::debug!("kademlia bootstrap: {e}");
+            }
+        }
+        for league in &self.leagues {
+            let key = nets_p2p::league_key(&league.id());
+            self.swarm.behaviour_mut().kad.get_providers(key);
+        }
+    }
+
+    fn prune_connections(&mut self) {
+        let mut protected: BTreeSet<PeerId> = self
+            .swarm
+            .behaviour()
+            .gossipsub
+            .all_mesh_peers()
+            .copied()
+            .collect();
+        protected.extend(self.matches.values().map(|l| l.peer));
+        protected.extend(self.pending_fetch.values().copied());
+        protected.extend(self.bootstrap.iter().map(|(p, _)| *p));
+        let connected: Vec<Connected> = self
+            .connected
+            .iter()
+            .map(|(peer, since)| Connected {
+                peer: *peer,
+                since: *since,
+            })
+            .collect();
+        for peer in prune(&connected, &protected, self.config.network.target_peers) {
+            tracing::debug!(%peer, "pruning connection");
+            self.metrics.pruned.inc();
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
+    }
+
+    /// Ratings and beacon for pairings in `epoch`: from the epochs closed before `epoch - 1`
+    /// (certainly closed everywhere by then), the same on every node that holds the same items.
+    fn pairing_inputs(
+        &mut self,
+        epoch: u64,
+        league: &League,
+    ) -> (nets_tournament::rating::Ratings, Hash32) {
+        let id = league.id();
+        if let Some((e, cached)) = &self.beacon_cache
+            && *e == epoch
+            && let Some((_, r, b)) = cached.iter().find(|(l, _, _)| *l == id)
+        {
+            return (r.clone(), *b);
+        }
+        let upto = epoch.saturating_sub(1);
+        let (ratings, beacon) = match rankings::summaries(&self.store, league, upto) {
+            Ok(s) => (
+                rankings::latest_ratings(&s),
+                s.last().map(|s| s.outcomes_root).unwrap_or(Hash32::ZERO),
+            ),
+            Err(e) => {
+                tracing::error!("ratings for pairing: {e}");
+                (Default::default(), Hash32::ZERO)
+            }
+        };
+        let entry = (id, ratings.clone(), beacon);
+        match &mut self.beacon_cache {
+            Some((e, cached)) if *e == epoch => cached.push(entry),
+            _ => self.beacon_cache = Some((epoch, vec![entry])),
+        }
+        (ratings, beacon)
+    }
+
+    fn draw(&mut self, league: &League, epoch: u64, round: u32) -> Option<(PlayerId, PlayerId)> {
+        let (ratings, beacon) = self.pairing_inputs(epoch, league);
+        let entrants: Vec<PlayerId> = self
+            .entrants
+            .get(&league.id())
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default();
+        let drawn = draw_round(
+            &entrants,
+            &ratings,
+            &beacon,
+            epoch,
+            round,
+            PairingParams::default(),
+        );
+        drawn
+            .pairs
+            .iter()
+            .find(|p| p.a == self.me || p.b == self.me)
+            .map(|p| (p.a, p.b))
+    }
+
+    fn schedule_rounds(&mut self, now: u64, epoch: u64) {
+        let s = self.config.schedule;
+        let clock = s.clock();
+        let start = clock.close_of(epoch).saturating_sub(s.epoch_ms);
+        let last_start = clock.close_of(epoch).saturating_sub(s.last_round_ms);
+        let Some(since) = now.checked_sub(start.saturating_add(s.warmup_ms)) else {
+            return;
+        };
+        let round = u32::try_from(since / s.round_ms).unwrap_or(u32::MAX);
+        let round_at = start
+            .saturating_add(s.warmup_ms)
+            .saturating_add(u64::from(round).saturating_mul(s.round_ms));
+        // Only a round that just began, and never one that could not end before the close.
+        if round_at > last_start
+            || now.saturating_sub(round_at) > s.round_ms / 2
+            || !self.rounds_done.insert((epoch, round))
+        {
+            return;
+        }
+        // Rounds right after a start would see too few entrants.
+        if now.saturating_sub(self.started) < s.warmup_ms.min(3_000) {
+            return;
+        }
+        for league in self.leagues.clone() {
+            if self.live_matches() >= self.config.play.max_matches {
+                tracing::info!(epoch, round, "skipping a round: too many matches in flight");
+                break;
+            }
+            let Some((a, b)) = self.draw(&league, epoch, round) else {
+                tracing::debug!(epoch, round, "no opponent this round");
+                continue;
+            };
+            if a != self.me {
+                continue; // Seat B waits for the invitation.
+            }
+            let header = MatchHeader {
+                epoch,
+                round,
+                env: league.env.clone(),
+                a,
+                b,
+            };
+            self.open_match(now, header);
+        }
+    }
+
+    fn open_match(&mut self, now: u64, header: MatchHeader) {
+        let Some(peer) = nets_p2p::peer_id_of(&header.b) else {
+            return;
+        };
+        let match_id = header.match_id();
+        if self.matches.contains_key(&match_id) {
+            return;
+        }
+        let link = self.next_link;
+        self.next_link += 1;
+        let (tx, rx) = mpsc::channel(LINK_QUEUE);
+        let _ = tx.try_send(wire::encode(&Frame::Invite(header.clone())));
+        let mut control = self.control.clone();
+        let net_tx = self.net_tx.clone();
+        tokio::spawn(async move {
+            match control.open_stream(peer, MATCH_PROTOCOL).await {
+                Ok(stream) => run_link(link, peer, stream, rx, net_tx).await,
+                Err(e) => {
+                    tracing::info!(%peer, "cannot open a match stream: {e}");
+                    let _ = net_tx.send(NetIn::Closed { link }).await;
+                }
+            }
+        });
+        self.links.insert(link, Some(match_id));
+        if self.start_machine(now, header, peer, Some(link), Some(tx)) {
+            tracing::info!(match_id = %short(&match_id), opponent = %peer, "match invited");
+        }
+    }
+
+    fn start_machine(
+        &mut self,
+        now: u64,
+        header: MatchHeader,
+        peer: PeerId,
+        link: Option<u64>,
+        tx: Option<mpsc::Sender<Vec<u8>>>,
+    ) -> bool {
+        let match_id = header.match_id();
+        let mut secret = [0u8; 32];
+        if let Err(e) = getrandom::fill(&mut secret) {
+            tracing::error!("no OS randomness for a match secret: {e}");
+            return false;
+        }
+        let s = self.config.schedule;
+        let cfg = MatchConfig {
+            step_timeout: s.step_timeout_ms,
+            answer_timeout: s.answer_timeout_ms,
+            retransmit_every: 1_000,
+        };
+        let machine = match MatchMachine::new(
+            now,
+            header.clone(),
+            Keypair::from_secret(self.key.secret()),
+            secret,
+            cfg,
+        ) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!("cannot start a match: {e}");
+                return false;
+            }
+        };
+        let seat = machine.seat().index() as usize;
+        let player = self
+            .players
+            .player(secret, seat, &hex::encode(&match_id.0[..8]));
+        if let Err(e) = self.store.put_match(&header) {
+            tracing::error!("store: {e}");
+        }
+        self.matches.insert(
+            match_id,
+            Live {
+                machine,
+                header,
+                peer,
+                link,
+                tx,
+                player: Some(player),
+                thinking: false,
+                done_at: None,
+            },
+        );
+        self.metrics.matches.get_or_create(&kind("started")).inc();
+        self.metrics.matches_live.set(self.live_matches() as i64);
+        self.pump(match_id);
+        true
+    }
+
+    /// Matches not yet ended.
+    fn live_matches(&self) -> usize {
+        self.matches.values().filter(|l| l.done_at.is_none()).count()
+    }
+
+    fn reap(&mut self, now: u64) {
+        let gone: Vec<Hash32> = self
+            .matches
+            .iter()
+            .filter(|(_, l)| l.done_at.is_some_and(|t| now.saturating_sub(t) > LINGER_MS))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in gone {
+            if let Some(live) = self.matches.remove(&id)
+                && let Some(link) = live.link
+            {
+                self.links.remove(&link);
+            }
+        }
+        self.metrics.matches_live.set(self.live_matches() as i64);
+    }
+
+    fn close_epochs(&mut self, now: u64, epoch: u64) {
+        let s = self.config.schedule;
+        let clock = s.clock();
+        // Half-way through the grace period: fetch what peers have of the epoch just ended.
+        if let Some(prev) = epoch.checked_sub(1)
+            && now >= clock.close_of(prev).saturating_add(s.grace_ms / 2)
+            && self.synced.insert(prev)
+        {
+            self.sync_epoch(prev);
+        }
+        // The last epoch whose grace has passed.
+        let closed_before = (0..=epoch)
+            .rev()
+            .find(|e| now >= clock.close_of(*e).saturating_add(s.grace_ms))
+            .map(|e| e + 1)
+            .unwrap_or(0);
+        if closed_before > self.closed_before {
+            self.closed_before = closed_before;
+            self.metrics
+                .closed_epoch
+                .set(i64::try_from(closed_before).unwrap_or(i64::MAX) - 1);
+            for league in self.leagues.clone() {
+                match rankings::export(&self.store, &league, closed_before, None) {
+                    Ok(tables) => {
+                        if let Some(t) = tables.last() {
+                            tracing::info!(
+                                epoch = t.epoch,
+                                outcomes_root = %&t.outcomes_root[..16],
+                                players = t.rows.len(),
+                                "epoch closed"
+                            );
+                            for row in t.rows.iter().take(3) {
+                                tracing::debug!(rank = row.rank, player = %&row.player[..12], rating = row.rating);
+                            }
+                        }
+                        if let Ok(s) = rankings::summaries(&self.store, &league, closed_before)
+                            && let Some(last) = s.last()
+                        {
+                            let bytes = nets_tournament::rating::canonical_bytes(&last.ratings);
+                            let _ = self.store.put_ratings(&league.id(), last.epoch, &bytes);
+                        }
+                    }
+                    Err(e) => tracing::error!("rankings: {e}"),
+                }
+            }
+        }
+    }
+
+    fn sync_epoch(&mut self, epoch: u64) {
+        let peers: Vec<PeerId> = self.connected.keys().copied().take(3).collect();
+        let request = wire::encode(&FetchRequest::Inventory { epoch });
+        for peer in peers {
+            let id = self
+                .swarm
+                .behaviour_mut()
+                .fetch
+                .send_request(&peer, request.clone());
+            self.pending_fetch.insert(id, peer);
+        }
+    }
+
+    fn publish_status(&mut self, epoch: u64) {
+        let leagues = self
+            .leagues
+            .iter()
+            .map(|l| LeagueStatus {
+                id: hex::encode(l.id().0),
+                env: format!("{:?}", l.env),
+                tier: l.tier,
+                entrants: self
+                    .entrants
+                    .get(&l.id())
+                    .map(|s| s.iter().map(|p| hex::encode(p.0)).collect())
+                    .unwrap_or_default(),
+            })
+            .collect();
+        let items = self.store.item_count();
+        self.metrics.store_items.set(items as i64);
+        let status = Status {
+            peer_id: self.peer_id.to_string(),
+            player: hex::encode(self.me.0),
+            listen: self.listen.iter().map(|a| a.to_string()).collect(),
+            agent: self.players.spec().to_string(),
+            epoch,
+            closed_before: self.closed_before,
+            peers: self.connected.keys().map(|p| p.to_string()).collect(),
+            leagues,
+            matches_live: self.live_matches(),
+            matches_finished: self.finished,
+            items,
+        };
+        self.status.send_replace(status);
+    }
+
+    // ---- matches ----
+
+    /// Drains a machine: sends what it wants sent, handles its events.
+    fn pump(&mut self, match_id: Hash32) {
+        let now = now_ms();
+        let mut events = Vec::new();
+        {
+            let Some(live) = self.matches.get_mut(&match_id) else {
+                return;
+            };
+            while let Some(msg) = live.machine.poll_transmit() {
+                if let Some(tx) = &live.tx {
+                    // A full queue drops the frame; the machine retransmits.
+                    let _ = tx.try_send(wire::encode(&Frame::Message(msg)));
+                }
+            }
+            while let Some(event) = live.machine.poll_event() {
+                events.push(event);
+            }
+        }
+        for event in events {
+            self.on_match_event(now, match_id, event);
+        }
+    }
+
+    fn on_match_event(&mut self, now: u64, match_id: Hash32, event: Event) {
+        match event {
+            Event::ActionNeeded { turn } => self.think(match_id, turn),
+            Event::Finished(record) => {
+                self.finished += 1;
+                self.metrics.matches.get_or_create(&kind("finished")).inc();
+                tracing::info!(
+                    match_id = %short(&match_id),
+                    result = ?record.payload.result,
+                    turns = record.payload.actions.first().map(|a| a.turns).unwrap_or(0),
+                    "match finished"
+                );
+                self.end_match(now, match_id);
+                self.announce(Item::Outcome(record));
+            }
+            Event::TimeoutClaimed(claim) => {
+                tracing::info!(match_id = %short(&match_id), "opponent silent: timeout claimed");
+                self.announce(Item::Claim(claim));
+            }
+            Event::ClaimAnswered => {
+                tracing::info!(match_id = %short(&match_id), "claim answered; match goes on");
+            }
+            Event::Forfeit(_) => {
+                self.metrics.matches.get_or_create(&kind("forfeit_won")).inc();
+                tracing::info!(match_id = %short(&match_id), "opponent forfeited");
+                self.end_match(now, match_id);
+            }
+            Event::PeerFault(evidence) => {
+                self.metrics.matches.get_or_create(&kind("peer_fault")).inc();
+                tracing::warn!(match_id = %short(&match_id), "opponent broke the rules");
+                let epoch = self
+                    .matches
+                    .get(&match_id)
+                    .map(|l| l.header.epoch)
+                    .unwrap_or(0);
+                self.end_match(now, match_id);
+                self.announce(Item::Evidence { epoch, evidence });
+            }
+            Event::ClaimAnswer(message) => {
+                if let Some(live) = self.matches.get(&match_id) {
+                    let header = live.header.clone();
+                    self.announce(Item::Answer { header, message });
+                }
+            }
+            Event::Dropped(e) => {
+                tracing::debug!(match_id = %short(&match_id), "dropped a message: {e}");
+            }
+            _ => {}
+        }
+    }
+
+    fn end_match(&mut self, now: u64, match_id: Hash32) {
+        if let Some(live) = self.matches.get_mut(&match_id)
+            && live.done_at.is_none()
+        {
+            live.done_at = Some(now);
+            let _ = self.store.remove_match(&match_id);
+        }
+    }
+
+    fn think(&mut self, match_id: Hash32, turn: u32) {
+        let Some(live) = self.matches.get_mut(&match_id) else {
+            return;
+        };
+        let Some(game) = live.machine.pending_game().cloned() else {
+            return;
+        };
+        let Some(mut player) = live.player.take() else {
+            live.thinking = true;
+            return;
+        };
+        live.thinking = true;
+        let seat = live.machine.seat().index() as usize;
+        let tx = self.agent_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = player.choose(&game, seat).map(|d| d.code());
+            let _ = tx.blocking_send(AgentDone {
+                match_id,
+                turn,
+                player,
+                result,
+            });
+        });
+    }
+
+    fn on_agent(&mut self, done: AgentDone) {
+        let now = now_ms();
+        let Some(live) = self.matches.get_mut(&done.match_id) else {
+            return;
+        };
+        live.player = Some(done.player);
+        live.thinking = false;
+        match done.result {
+            Ok(code) => {
+                if let Err(e) = live.machine.supply_action(now, code) {
+                    tracing::debug!(turn = done.turn, "move not used: {e}");
+                }
+            }
+            Err(e) => {
+                // No move: the opponent will claim a timeout, and this node forfeits.
+                tracing::warn!(match_id = %short(&done.match_id), "agent failed: {e}");
+                self.metrics.matches.get_or_create(&kind("agent_failed")).inc();
+                return;
+            }
+        }
+        self.pump(done.match_id);
+    }
+
+    fn on_net(&mut self, input: NetIn) {
+        let now = now_ms();
+        match input {
+            NetIn::Opened { link, peer, tx } => {
+                // Waits for the invitation; keep the sender until then.
+                self.links.insert(link, None);
+                self.waiting_links.insert(link, (peer, tx));
+            }
+            NetIn::Frame { link, peer, frame } => match frame {
+                Frame::Invite(header) => self.on_invite(now, link, peer, header),
+                Frame::Message(msg) => {
+                    let Some(Some(match_id)) = self.links.get(&link).copied() else {
+                        return;
+                    };
+                    if msg.match_id != match_id {
+                        return;
+                    }
+                    if let Some(live) = self.matches.get_mut(&match_id) {
+                        live.machine.handle_message(now, msg);
+                    }
+                    self.pump(match_id);
+                }
+                Frame::Decline(reason) => {
+                    if let Some(Some(match_id)) = self.links.get(&link).copied() {
+                        tracing::info!(match_id = %short(&match_id), %peer, "invitation declined: {reason}");
+                        if let Some(live) = self.matches.get_mut(&match_id) {
+                            // Nothing was signed by the opponent: drop the match quietly.
+                            live.done_at = Some(now.saturating_sub(LINGER_MS));
+                            live.tx = None;
+                        }
+                        let _ = self.store.remove_match(&match_id);
+                        self.metrics.matches.get_or_create(&kind("declined")).inc();
+                    }
+                }
+            },
+            NetIn::Closed { link } => {
+                self.waiting_links.remove(&link);
+                if let Some(Some(match_id)) = self.links.remove(&link)
+                    && let Some(live) = self.matches.get_mut(&match_id)
+                {
+                    live.tx = None;
+                    live.link = None;
+                }
+            }
+        }
+    }
+}
+
+
+impl Node {
+    fn on_invite(&mut self, now: u64, link: u64, peer: PeerId, header: MatchHeader) {
+        let Some((_, tx)) = self.waiting_links.remove(&link) else {
+            return;
+        };
+        let decline = |tx: &mpsc::Sender<Vec<u8>>, why: &str| {
+            let _ = tx.try_send(wire::encode(&Frame::Decline(why.to_string())));
+        };
+        let clock = self.config.schedule.clock();
+        let epoch = clock.epoch_at(now);
+        if header.b != self.me || nets_p2p::peer_id_of(&header.a) != Some(peer) {
+            return decline(&tx, "the header names other players");
+        }
+        if header.epoch != epoch {
+            return decline(&tx, "not an invitation for the current epoch");
+        }
+        let Some(league) = self.leagues.iter().find(|l| l.env == header.env).cloned() else {
+            return decline(&tx, "this node does not enter that league");
+        };
+        if self.live_matches() >= self.config.play.max_matches {
+            return decline(&tx, "too many matches in flight");
+        }
+        // The invitation must match this node's own draw: nobody picks its opponents.
+        if self.draw(&league, header.epoch, header.round) != Some((header.a, header.b)) {
+            return decline(&tx, "the pairing does not match this node's draw");
+        }
+        if self.matches.contains_key(&header.match_id()) {
+            return decline(&tx, "match already played");
+        }
+        let match_id = header.match_id();
+        self.links.insert(link, Some(match_id));
+        if self.start_machine(now, header, peer, Some(link), Some(tx)) {
+            tracing::info!(match_id = %short(&match_id), opponent = %peer, "match accepted");
+        }
+    }
+
+    /// Stores an item of ours durably, then gossips it.
+    fn announce(&mut self, item: Item) {
+        let bytes = item.to_bytes();
+        match self.store.put_item(&item, &bytes) {
+            // Already stored: it came from the opponent's gossip first, and was forwarded.
+            Ok(false) => return,
+            Ok(true) => {
+                self.metrics
+                    .items_accepted
+                    .get_or_create(&kind(item.kind()))
+                    .inc();
+            }
+            Err(e) => {
+                // Not stored: not acknowledged, so not announced either.
+                tracing::error!("cannot store our {}: {e}", item.kind());
+                return;
+            }
+        }
+        match self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .publish(item.topic().ident(), bytes)
+        {
+            Ok(_) => {
+                self.metrics.gossip_published.inc();
+            }
+            // Peers fetch it after the epoch's close if gossip could not carry it now.
+            Err(e) => tracing::debug!("gossip of our {}: {e}", item.kind()),
+        }
+    }
+
+    /// Validates and stores an item from a peer. `Ok(true)` if it was new.
+    fn accept_item(&mut self, bytes: &[u8]) -> Result<(Item, bool), String> {
+        let item = Item::from_bytes(bytes).map_err(|e| e.to_string())?;
+        let now = now_ms();
+        let epoch = self.config.schedule.clock().epoch_at(now);
+        if item.epoch() > epoch.saturating_add(1) {
+            return Err(format!("{} for future epoch {}", item.kind(), item.epoch()));
+        }
+        let id = Item::id_of(bytes);
+        match self.store.has_item(&id) {
+            Ok(true) => return Ok((item, false)),
+            Ok(false) => {}
+            Err(e) => return Err(format!("store: {e}")),
+        }
+        if let Err(e) = item.validate() {
+            self.metrics
+                .items_rejected
+                .get_or_create(&kind(item.kind()))
+                .inc();
+            return Err(e.to_string());
+        }
+        self.store
+            .put_item(&item, bytes)
+            .map_err(|e| format!("store: {e}"))?;
+        self.metrics
+            .items_accepted
+            .get_or_create(&kind(item.kind()))
+            .inc();
+        Ok((item, true))
+    }
+
+    /// Items that concern a match this node is playing.
+    fn route_to_match(&mut self, item: &Item) {
+        let now = now_ms();
+        match item {
+            Item::Claim(claim) => {
+                let id = claim.header.match_id();
+                if let Some(live) = self.matches.get_mut(&id) {
+                    live.machine.handle_claim(now, claim);
+                    self.pump(id);
+                }
+            }
+            Item::Answer { header, message } => {
+                let id = header.match_id();
+                if let Some(live) = self.matches.get_mut(&id) {
+                    live.machine.handle_message(now, message.clone());
+                    self.pump(id);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // ---- network events ----
+
+    fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                tracing::info!(%address, "listening");
+                self.listen.push(address);
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                self.connected.entry(peer_id).or_insert_with(now_ms);
+                self.metrics.peers.set(self.connected.len() as i64);
+                self.metrics.connections.inc();
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established,
+                ..
+            } => {
+                self.metrics.connections.dec();
+                if num_established == 0 {
+                    self.connected.remove(&peer_id);
+                    self.metrics.peers.set(self.connected.len() as i64);
+                }
+            }
+            SwarmEvent::Behaviour(event) => self.on_behaviour(event),
+            _ => {}
+        }
+    }
+
+    fn on_behaviour(&mut self, event: BehaviourEvent) {
+        match event {
+            BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            }) => {
+                self.metrics.gossip_received.inc();
+                let acceptance = match self.accept_item(&message.data) {
+                    Ok((item, _new)) => {
+                        self.route_to_match(&item);
+                        MessageAcceptance::Accept
+                    }
+                    Err(reason) => {
+                        tracing::info!(peer = %propagation_source, "refused gossip: {reason}");
+                        MessageAcceptance::Reject
+                    }
+                };
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&message_id, &propagation_source, acceptance);
+            }
+            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+                let addrs: Vec<Multiaddr> = info
+                    .listen_addrs
+                    .into_iter()
+                    .filter(|a| !is_unspecified(a))
+                    .collect();
+                for addr in &addrs {
+                    self.swarm.behaviour_mut().kad.add_address(&peer_id, addr.clone());
+                }
+                let strings: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+                let _ = self.store.put_peer(&peer_id.to_bytes(), &strings);
+            }
+            BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+                result: kad::QueryResult::GetProviders(Ok(kad::GetProvidersOk::FoundProviders { key, providers })),
+                ..
+            }) => {
+                for league in &self.leagues {
+                    if nets_p2p::league_key(&league.id()) != key {
+                        continue;
+                    }
+                    let set = self.entrants.entry(league.id()).or_default();
+                    for p in &providers {
+                        if let Some(player) = nets_p2p::player_of(p)
+                            && set.insert(player)
+                        {
+                            tracing::info!(peer = %p, "found an entrant");
+                        }
+                    }
+                }
+            }
+            BehaviourEvent::Fetch(request_response::Event::Message { peer, message, .. }) => {
+                match message {
+                    request_response::Message::Request {
+                        request, channel, ..
+                    } => {
+                        let response = self.answer_fetch(&request);
+                        let _ = self
+                            .swarm
+                            .behaviour_mut()
+                            .fetch
+                            .send_response(channel, wire::encode(&response));
+                    }
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    } => {
+                        self.pending_fetch.remove(&request_id);
+                        self.on_fetched(peer, &response);
+                    }
+                }
+            }
+            BehaviourEvent::Fetch(request_response::Event::OutboundFailure {
+                request_id,
+                error,
+                peer,
+                ..
+            }) => {
+                self.pending_fetch.remove(&request_id);
+                tracing::debug!(%peer, "fetch failed: {error}");
+            }
+            _ => {}
+        }
+    }
+
+    fn answer_fetch(&self, request: &[u8]) -> FetchResponse {
+        let request: FetchRequest = match wire::decode(request, nets_p2p::fetch::MAX_REQUEST) {
+            Ok(r) => r,
+            Err(e) => return FetchResponse::Refused(format!("malformed request: {e}")),
+        };
+        match request {
+            FetchRequest::Inventory { epoch } => match self.store.epoch_ids(epoch) {
+                Ok(ids) => FetchResponse::Inventory { epoch, ids },
+                Err(e) => FetchResponse::Refused(format!("store: {e}")),
+            },
+            FetchRequest::Items { ids } => {
+                if ids.len() > MAX_FETCH_ITEMS {
+                    return FetchResponse::Refused(format!(
+                        "at most {MAX_FETCH_ITEMS} items per request"
+                    ));
+                }
+                let mut items = Vec::new();
+                let mut size = 0usize;
+                for id in ids {
+                    if let Ok(Some(bytes)) = self.store.item_bytes(&id) {
+                        size = size.saturating_add(bytes.len() + 8);
+                        if size > nets_p2p::fetch::MAX_RESPONSE - 1024 {
+                            break;
+                        }
+                        items.push(serde_bytes::ByteBuf::from(bytes));
+                    }
+                }
+                FetchResponse::Items { items }
+            }
+        }
+    }
+
+    fn on_fetched(&mut self, peer: PeerId, response: &[u8]) {
+        let response: FetchResponse =
+            match wire::decode(response, nets_p2p::fetch::MAX_RESPONSE) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::info!(%peer, "malformed fetch response: {e}");
+                    return;
+                }
+            };
+        match response {
+            FetchResponse::Inventory { ids, .. } => {
+                let missing: Vec<Hash32> = ids
+                    .into_iter()
+                    .filter(|id| !self.store.has_item(id).unwrap_or(true))
+                    .collect();
+                for chunk in missing.chunks(MAX_FETCH_ITEMS) {
+                    let request = wire::encode(&FetchRequest::Items {
+                        ids: chunk.to_vec(),
+                    });
+                    let id = self.swarm.behaviour_mut().fetch.send_request(&peer, request);
+                    self.pending_fetch.insert(id, peer);
+                }
+            }
+            FetchResponse::Items { items } => {
+                for bytes in items {
+                    match self.accept_item(&bytes) {
+                        Ok((item, true)) => {
+                            self.metrics.items_fetched.inc();
+                            self.route_to_match(&item);
+                        }
+                        Ok(_) => {}
+                        Err(reason) => tracing::info!(%peer, "refused fetched item: {reason}"),
+                    }
+                }
+            }
+            FetchResponse::Refused(reason) => {
+                tracing::info!(%peer, "fetch refused: {reason}");
+            }
+        }
+    }
+}
+
+/// Whether an address is 0.0.0.0 or :: (useless to others).
+fn is_unspecified(addr: &Multiaddr) -> bool {
+    addr.iter().any(|p| match p {
+        Protocol::Ip4(ip) => ip.is_unspecified(),
+        Protocol::Ip6(ip) => ip.is_unspecified(),
+        _ => false,
+    })
+}
+
+fn short(id: &Hash32) -> String {
+    hex::encode(&id.0[..6])
+}
+
+/// One match stream: frames in to the loop, frames out from the loop's queue.
+async fn run_link(
+    link: u64,
+    peer: PeerId,
+    stream: libp2p::Stream,
+    mut outgoing: mpsc::Receiver<Vec<u8>>,
+    net_tx: mpsc::Sender<NetIn>,
+) {
+    let (mut reader, mut writer) = stream.split();
+    let reading = async {
+        loop {
+            match frame::read_frame(&mut reader, MAX_MATCH_FRAME).await {
+                Ok(Some(bytes)) => match wire::decode::<Frame>(&bytes, MAX_MATCH_FRAME) {
+                    Ok(frame) => {
+                        if net_tx.send(NetIn::Frame { link, peer, frame }).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::info!(%peer, "malformed match frame: {e}");
+                        break;
+                    }
+                },
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!(%peer, "match stream: {e}");
+                    break;
+                }
+            }
+        }
+    };
+    let writing = async {
+        while let Some(bytes) = outgoing.recv().await {
+            if frame::write_frame(&mut writer, &bytes).await.is_err() {
+                break;
+            }
+        }
+        let _ = futures::AsyncWriteExt::close(&mut writer).await;
+    };
+    tokio::select! {
+        _ = reading => {},
+        _ = writing => {},
+    }
+    let _ = net_tx.send(NetIn::Closed { link }).await;
+}

@@ -1,0 +1,150 @@
+//! Running a node: opening its data dir, binding the API, starting the loop. Shared by
+//! `netsd run` and `netsd devnet`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::agent::AgentSpec;
+use crate::api::{ApiState, router};
+use crate::config::Config;
+use crate::daemon::{self, NodeHandle, NodeParts};
+use crate::keyfile;
+use crate::metrics::Metrics;
+use crate::players::PlayerFactory;
+use crate::store::Store;
+
+/// The key file in a data dir.
+pub fn key_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("node.key")
+}
+
+/// The config file in a data dir.
+pub fn config_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("netsd.toml")
+}
+
+/// The store in a data dir.
+pub fn store_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("store")
+}
+
+/// The file a running node writes its addresses to.
+pub fn info_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("node.json")
+}
+
+/// What a running node tells other programs about itself (`node.json` in its data dir).
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct NodeInfo {
+    /// Peer id.
+    pub peer_id: String,
+    /// Listen multiaddrs, with `/p2p/<peer id>`.
+    pub listen: Vec<String>,
+    /// The API's address, if serving.
+    pub api: Option<String>,
+}
+
+/// Creates a data dir: key file (mode 0600) and the commented default config.
+pub fn init(data_dir: &Path) -> Result<nets_tournament::identity::PlayerId> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let key = keyfile::create(&key_path(data_dir))?;
+    let config = config_path(data_dir);
+    if !config.exists() {
+        std::fs::write(&config, crate::config::DEFAULT_TOML)
+            .with_context(|| format!("cannot write {}", config.display()))?;
+    }
+    Ok(key.id())
+}
+
+/// A running node with its API.
+#[derive(Debug)]
+pub struct Running {
+    /// The loop.
+    pub handle: NodeHandle,
+    /// The API's bound address.
+    pub api: Option<std::net::SocketAddr>,
+    /// The store.
+    pub store: Store,
+}
+
+/// Starts the node of `data_dir` with `config` on the current runtime.
+pub async fn start(data_dir: &Path, config: Config, shutdown: CancellationToken) -> Result<Running> {
+    config.check()?;
+    let key = keyfile::load(&key_path(data_dir))?;
+    let store = Store::open(&store_path(data_dir))?;
+    let spec: AgentSpec = config
+        .play
+        .agent
+        .parse()
+        .map_err(|e| anyhow::anyhow!("play.agent: {e}"))?;
+    let side = config
+        .play
+        .leagues
+        .first()
+        .map(|l| usize::from(l.size))
+        .unwrap_or(11);
+    let players = PlayerFactory::new(spec, side)?;
+    let metrics = Arc::new(Metrics::default());
+    let leagues = config.leagues()?;
+    let api_addr = config.api.addr()?;
+    let parts = NodeParts {
+        key,
+        config,
+        store: store.clone(),
+        players,
+        metrics: Arc::clone(&metrics),
+    };
+    let handle = daemon::start(parts, shutdown.clone()).await?;
+    let mut api = None;
+    if let Some(addr) = api_addr {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("api: cannot bind {addr}"))?;
+        api = Some(listener.local_addr()?);
+        let app = router(ApiState {
+            store: store.clone(),
+            status: handle.status.clone(),
+            metrics,
+            leagues,
+        });
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await;
+        });
+    }
+    // Tell other programs where we are once the first addresses are bound.
+    let info_file = info_path(data_dir);
+    let mut status = handle.status.clone();
+    let peer_id = handle.peer_id;
+    tokio::spawn(async move {
+        let mut written = 0;
+        while status.changed().await.is_ok() {
+            let listen: Vec<String> = status
+                .borrow()
+                .listen
+                .iter()
+                .map(|a| format!("{a}/p2p/{peer_id}"))
+                .collect();
+            if listen.len() > written {
+                written = listen.len();
+                let info = NodeInfo {
+                    peer_id: peer_id.to_string(),
+                    listen,
+                    api: api.map(|a| a.to_string()),
+                };
+                let tmp = info_file.with_extension("json.tmp");
+                if std::fs::write(&tmp, serde_json::to_vec_pretty(&info).unwrap_or_default()).is_ok() {
+                    let _ = std::fs::rename(&tmp, &info_file);
+                }
+            }
+        }
+    });
+    Ok(Running { handle, api, store })
+}
