@@ -8,6 +8,7 @@
 //! | `GET /leagues` | leagues entered and entrants known (JSON) |
 //! | `GET /rankings?format=json\|csv&league=ID&epoch=N` | rankings of closed epochs |
 //! | `GET /outcomes/{id}` | a stored item by id, as JSON |
+//! | `GET /epochs/{n}/items` | ids of the items stored for epoch n |
 //! | `GET /metrics` | Prometheus text format |
 
 use std::sync::Arc;
@@ -49,6 +50,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/leagues", get(leagues))
         .route("/rankings", get(rankings_route))
         .route("/outcomes/{id}", get(outcome))
+        .route("/epochs/{epoch}/items", get(epoch_items))
         .route("/metrics", get(metrics))
         .with_state(state)
 }
@@ -158,6 +160,13 @@ impl<'a> From<&'a Item> for ItemView<'a> {
             epoch: item.epoch(),
             item,
         }
+    }
+}
+
+async fn epoch_items(State(s): State<ApiState>, Path(epoch): Path<u64>) -> Response {
+    match s.store.epoch_ids(epoch) {
+        Ok(ids) => json(&ids.iter().map(|id| hex::encode(id.0)).collect::<Vec<_>>()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
 

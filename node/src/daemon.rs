@@ -126,6 +126,8 @@ pub struct Status {
     pub leagues: Vec<LeagueStatus>,
     /// Matches in flight.
     pub matches_live: usize,
+    /// The matches in flight: match id and opponent's player id (hex).
+    pub live: Vec<(String, String)>,
     /// Matches finished by this node.
     pub matches_finished: u64,
     /// Items stored.
@@ -287,6 +289,7 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         last_status: 0,
         started: now_ms(),
         bootstrapped: false,
+        caught_up: false,
         beacon_cache: None,
     };
     let task = tokio::spawn(node.run(net_rx, agent_rx, shutdown));
@@ -333,6 +336,7 @@ struct Node {
     last_status: u64,
     started: u64,
     bootstrapped: bool,
+    caught_up: bool,
     /// Ratings and beacon for pairings, by the epoch they serve.
     beacon_cache: Option<(u64, Vec<(Hash32, nets_tournament::rating::Ratings, Hash32)>)>,
 }
@@ -715,6 +719,14 @@ impl Node {
     fn close_epochs(&mut self, now: u64, epoch: u64) {
         let s = self.config.schedule;
         let clock = s.clock();
+        // Once connected after a start: fetch the last few epochs, which this node may have
+        // missed while it was down.
+        if !self.caught_up && !self.connected.is_empty() && now.saturating_sub(self.started) > 1_500 {
+            self.caught_up = true;
+            for e in epoch.saturating_sub(4)..=epoch {
+                self.sync_epoch(e);
+            }
+        }
         // Half-way through the grace period: fetch what peers have of the epoch just ended.
         if let Some(prev) = epoch.checked_sub(1)
             && now >= clock.close_of(prev).saturating_add(s.grace_ms / 2)
@@ -800,6 +812,15 @@ impl Node {
             peers: self.connected.keys().map(|p| p.to_string()).collect(),
             leagues,
             matches_live: self.live_matches(),
+            live: self
+                .matches
+                .iter()
+                .filter(|(_, l)| l.done_at.is_none())
+                .map(|(id, l)| {
+                    let opponent = if l.header.a == self.me { l.header.b } else { l.header.a };
+                    (hex::encode(id.0), hex::encode(opponent.0))
+                })
+                .collect(),
             matches_finished: self.finished,
             items,
         };

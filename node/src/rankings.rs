@@ -135,6 +135,10 @@ pub struct Row {
     pub draws: u64,
     /// Losses so far.
     pub losses: u64,
+    /// Timeout forfeits this player was found guilty of in the epoch.
+    pub forfeits: u32,
+    /// Whether evidence convicted this player of fraud in the epoch.
+    pub fraud: bool,
     /// Cumulative reward balance.
     pub balance: u128,
 }
@@ -171,6 +175,8 @@ pub fn table(league: &Hash32, summary: &EpochSummary) -> EpochRankings {
                 wins: r.wins,
                 draws: r.draws,
                 losses: r.losses,
+                forfeits: summary.standings.get(&id).map(|s| s.forfeits).unwrap_or(0),
+                fraud: summary.standings.get(&id).is_some_and(|s| s.fraud),
                 balance: summary.rewards.balances.get(&id).copied().unwrap_or(0),
             }
         })
@@ -203,13 +209,13 @@ pub fn render(tables: &[EpochRankings], format: Format) -> String {
         }
         Format::Csv => {
             let mut s = String::from(
-                "league,epoch,rank,player,rating,deviation,volatility_micro,games,wins,draws,losses,balance,outcomes_root,rewards_root\n",
+                "league,epoch,rank,player,rating,deviation,volatility_micro,games,wins,draws,losses,forfeits,fraud,balance,outcomes_root,rewards_root\n",
             );
             for t in tables {
                 for r in &t.rows {
                     let _ = writeln!(
                         s,
-                        "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                         t.league,
                         t.epoch,
                         r.rank,
@@ -221,6 +227,8 @@ pub fn render(tables: &[EpochRankings], format: Format) -> String {
                         r.wins,
                         r.draws,
                         r.losses,
+                        r.forfeits,
+                        r.fraud,
                         r.balance,
                         t.outcomes_root,
                         t.rewards_root

@@ -1,0 +1,293 @@
+//! Real `netsd` processes on 127.0.0.1: discovery, matches, gossip, agreement, and a node
+//! killed with SIGKILL in the middle of a match.
+//!
+//! Each test gives its nodes a schedule whose epoch 0 opens a few seconds after start, so the
+//! nodes find each other first; times are generous because the machine running the tests may
+//! be slow and busy. Nothing here measures speed.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const NETSD: &str = env!("CARGO_BIN_EXE_netsd");
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+struct Schedule {
+    genesis_ms: u64,
+    epoch_ms: u64,
+    grace_ms: u64,
+}
+
+impl Schedule {
+    fn close_of(&self, epoch: u64) -> u64 {
+        self.genesis_ms + (epoch + 1) * self.epoch_ms
+    }
+    fn toml(&self) -> String {
+        format!(
+            "[schedule]\ngenesis_ms = {}\nepoch_ms = {}\nround_ms = 2500\nwarmup_ms = 1000\n\
+             last_round_ms = 3500\ngrace_ms = {}\nstep_timeout_ms = 2000\nanswer_timeout_ms = 2000\n",
+            self.genesis_ms, self.epoch_ms, self.grace_ms
+        )
+    }
+}
+
+struct Node {
+    dir: PathBuf,
+    child: Option<Child>,
+    api: String,
+    listen: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn init(dir: &Path, schedule: &Schedule, agent: &str) {
+    let out = Command::new(NETSD)
+        .args(["init", "--data-dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let config = format!(
+        "{}\n[network]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\n\n[play]\nagent = {agent:?}\nmax_matches = 2\n\n[api]\nlisten = \"127.0.0.1:0\"\n",
+        schedule.toml()
+    );
+    std::fs::write(dir.join("netsd.toml"), config).unwrap();
+}
+
+fn spawn(dir: &Path, bootstrap: Option<&str>) -> Node {
+    let _ = std::fs::remove_file(dir.join("node.json"));
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("netsd.log"))
+        .unwrap();
+    let mut cmd = Command::new(NETSD);
+    cmd.args(["run", "--data-dir"])
+        .arg(dir)
+        .env("RUST_LOG", "info,libp2p_gossipsub=error")
+        .stdout(Stdio::null())
+        .stderr(log);
+    if let Some(b) = bootstrap {
+        cmd.args(["--bootstrap", b]);
+    }
+    let child = cmd.spawn().unwrap();
+    let start = Instant::now();
+    loop {
+        if let Ok(text) = std::fs::read_to_string(dir.join("node.json"))
+            && let Ok(info) = serde_json::from_str::<serde_json::Value>(&text)
+            && let (Some(api), Some(listen)) = (info["api"].as_str(), info["listen"][0].as_str())
+        {
+            return Node {
+                dir: dir.to_path_buf(),
+                child: Some(child),
+                api: format!("http://{api}"),
+                listen: listen.to_string(),
+            };
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "node in {} did not start", dir.display());
+        sleep(Duration::from_millis(100));
+    }
+}
+
+fn get(node: &Node, path: &str) -> String {
+    let url = format!("{}{path}", node.api);
+    ureq::get(&url)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .body_mut()
+        .read_to_string()
+        .unwrap()
+}
+
+fn status(node: &Node) -> serde_json::Value {
+    serde_json::from_str(&get(node, "/status")).unwrap()
+}
+
+fn items(node: &Node, epoch: u64) -> BTreeSet<String> {
+    serde_json::from_str(&get(node, &format!("/epochs/{epoch}/items"))).unwrap()
+}
+
+fn wait_until(t: u64) {
+    while now_ms() < t {
+        sleep(Duration::from_millis(200));
+    }
+}
+
+fn stop(node: &mut Node) {
+    if let Some(mut c) = node.child.take() {
+        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        let status = c.wait().unwrap();
+        assert!(status.success(), "netsd in {} exited with {status}", node.dir.display());
+    }
+}
+
+fn export(dir: &Path, epoch: u64) -> String {
+    let out = Command::new(NETSD)
+        .args(["rankings", "export", "--format", "csv", "--epoch"])
+        .arg(epoch.to_string())
+        .arg("--data-dir")
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn five_nodes_discover_each_other_play_gossip_and_agree() {
+    let root = tempfile::tempdir().unwrap();
+    let schedule = Schedule {
+        genesis_ms: now_ms() + 12_000,
+        epoch_ms: 12_000,
+        grace_ms: 2_500,
+    };
+    let agents = ["greedy", "random", "greedy", "random", "search"];
+    let dirs: Vec<PathBuf> = (0..5).map(|i| root.path().join(format!("n{i}"))).collect();
+    for (dir, agent) in dirs.iter().zip(agents) {
+        init(dir, &schedule, agent);
+    }
+    let mut nodes = vec![spawn(&dirs[0], None)];
+    let boot = nodes[0].listen.clone();
+    for dir in &dirs[1..] {
+        nodes.push(spawn(dir, Some(&boot)));
+    }
+    // Every node learns all five entrants from Kademlia provider records, though it was only
+    // told about the first node.
+    wait_until(schedule.genesis_ms);
+    for n in &nodes {
+        let s = status(n);
+        let entrants = s["leagues"][0]["entrants"].as_array().unwrap().len();
+        assert_eq!(entrants, 5, "{} knows {entrants} entrants: {s}", n.dir.display());
+    }
+    wait_until(schedule.close_of(1) + schedule.grace_ms + 1_500);
+    // Everyone holds the same items of the closed epochs, and some matches were played.
+    for epoch in 0..2 {
+        let first = items(&nodes[0], epoch);
+        assert!(!first.is_empty(), "no outcome in epoch {epoch}");
+        for n in &nodes[1..] {
+            assert_eq!(items(n, epoch), first, "items of epoch {epoch} differ");
+        }
+    }
+    let api_csv: Vec<String> = nodes.iter().map(|n| get(n, "/rankings?format=csv&epoch=1")).collect();
+    assert!(api_csv[0].lines().count() > 2, "{}", api_csv[0]);
+    for c in &api_csv[1..] {
+        assert_eq!(c, &api_csv[0]);
+    }
+    let metrics = get(&nodes[0], "/metrics");
+    assert!(metrics.contains("nets_items_accepted_total"), "{metrics}");
+    for n in &mut nodes {
+        stop(n);
+    }
+    // A stopped node's data dir exports the same bytes as every other node.
+    for epoch in 0..2 {
+        let exports: Vec<String> = dirs.iter().map(|d| export(d, epoch)).collect();
+        assert!(exports[0].lines().count() >= 3, "{}", exports[0]);
+        for e in &exports[1..] {
+            assert_eq!(e, &exports[0], "rankings of epoch {epoch} differ");
+        }
+        if epoch == 1 {
+            assert_eq!(exports[0], api_csv[0]);
+        }
+    }
+}
+
+#[test]
+fn a_node_killed_mid_match_forfeits_and_catches_up_after_restart() {
+    let root = tempfile::tempdir().unwrap();
+    let schedule = Schedule {
+        genesis_ms: now_ms() + 9_000,
+        epoch_ms: 15_000,
+        grace_ms: 3_000,
+    };
+    let bot = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/exec_bot.py");
+    let slow = format!("exec:python3 {} slow", bot.display());
+    let agents = [slow.as_str(), "greedy", "greedy", "greedy"];
+    let dirs: Vec<PathBuf> = (0..4).map(|i| root.path().join(format!("n{i}"))).collect();
+    for (dir, agent) in dirs.iter().zip(agents) {
+        init(dir, &schedule, agent);
+    }
+    let mut honest = vec![spawn(&dirs[1], None)];
+    let boot = honest[0].listen.clone();
+    for dir in &dirs[2..] {
+        honest.push(spawn(dir, Some(&boot)));
+    }
+    let mut victim = spawn(&dirs[0], Some(&boot));
+    // Wait for the slow node to be in a match, then kill it without warning.
+    let deadline = schedule.close_of(2);
+    let (epoch, match_id, before) = loop {
+        assert!(now_ms() < deadline, "the slow node never played");
+        let s = status(&victim);
+        if let Some(live) = s["live"].as_array().and_then(|l| l.first()) {
+            let epoch = s["epoch"].as_u64().unwrap();
+            let before = items(&victim, epoch);
+            sleep(Duration::from_millis(300));
+            break (epoch, live[0].as_str().unwrap().to_string(), before);
+        }
+        sleep(Duration::from_millis(100));
+    };
+    victim.child.take().unwrap().kill().unwrap();
+    let player = status(&honest[0])["leagues"][0]["entrants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    assert!(!match_id.is_empty() && player.len() == 4);
+    // After the epoch closes, every honest node scores the victim's forfeit.
+    wait_until(schedule.close_of(epoch) + schedule.grace_ms + 1_000);
+    let victim_id = hex_id(&dirs[0]);
+    let csvs: Vec<String> = honest
+        .iter()
+        .map(|n| get(n, &format!("/rankings?format=csv&epoch={epoch}")))
+        .collect();
+    for c in &csvs[1..] {
+        assert_eq!(c, &csvs[0]);
+    }
+    let row = csvs[0]
+        .lines()
+        .find(|l| l.contains(&victim_id))
+        .unwrap_or_else(|| panic!("victim not ranked:\n{}", csvs[0]));
+    let forfeits: u32 = row.split(',').nth(11).unwrap().parse().unwrap();
+    assert!(forfeits >= 1, "no forfeit for the killed node: {row}");
+    // Restarted, it still has every item it had acknowledged, and catches up on the rest.
+    let mut victim = spawn(&dirs[0], Some(&boot));
+    let honest_items = items(&honest[0], epoch);
+    let start = Instant::now();
+    loop {
+        let mine = items(&victim, epoch);
+        assert!(before.is_subset(&mine), "lost acknowledged items");
+        if mine == honest_items {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "no catch-up: {mine:?} vs {honest_items:?}");
+        sleep(Duration::from_millis(250));
+    }
+    assert_eq!(get(&victim, &format!("/rankings?format=csv&epoch={epoch}")), csvs[0]);
+    stop(&mut victim);
+    for n in &mut honest {
+        stop(n);
+    }
+}
+
+fn hex_id(dir: &Path) -> String {
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("node.json")).unwrap()).unwrap();
+    let peer = info["peer_id"].as_str().unwrap().to_string();
+    let peer: libp2p::PeerId = peer.parse().unwrap();
+    hex::encode(nets_p2p::player_of(&peer).unwrap().0)
+}
