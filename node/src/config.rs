@@ -262,7 +262,9 @@ impl Config {
             l.league()?;
         }
         if self.play.max_matches == 0 {
-            return Err(ConfigError::Invalid("play.max_matches must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "play.max_matches must be at least 1".into(),
+            ));
         }
         self.api.addr()?;
         Ok(())
@@ -320,7 +322,10 @@ mod tests {
 
     #[test]
     fn default_file_parses_to_the_defaults() {
-        assert_eq!(Config::parse(DEFAULT_TOML, "default").unwrap(), Config::default());
+        assert_eq!(
+            Config::parse(DEFAULT_TOML, "default").unwrap(),
+            Config::default()
+        );
     }
 
     #[test]

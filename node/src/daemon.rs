@@ -147,8 +147,9 @@ pub struct LeagueStatus {
     pub entrants: Vec<String>,
 }
 
-/// Inputs from the stream tasks.
+/// Inputs from the stream tasks (a handful per match: size does not matter).
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 enum NetIn {
     /// An incoming stream was accepted.
     Opened {
@@ -300,6 +301,9 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
     })
 }
 
+/// A league's pairing inputs: league id, ratings, beacon.
+type PairingInputs = (Hash32, nets_tournament::rating::Ratings, Hash32);
+
 struct Node {
     key: Keypair,
     me: PlayerId,
@@ -338,7 +342,7 @@ struct Node {
     bootstrapped: bool,
     caught_up: bool,
     /// Ratings and beacon for pairings, by the epoch they serve.
-    beacon_cache: Option<(u64, Vec<(Hash32, nets_tournament::rating::Ratings, Hash32)>)>,
+    beacon_cache: Option<(u64, Vec<PairingInputs>)>,
 }
 
 impl Node {
@@ -351,7 +355,10 @@ impl Node {
         self.me = self.key.id();
         self.accept_streams()?;
         for (peer, addr) in self.bootstrap.clone() {
-            self.swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
+            self.swarm
+                .behaviour_mut()
+                .kad
+                .add_address(&peer, addr.clone());
             if let Err(e) = self.swarm.dial(addr.clone()) {
                 tracing::warn!(%addr, "cannot dial bootstrap peer: {e}");
             }
@@ -383,7 +390,10 @@ impl Node {
             if let Err(e) = self.swarm.behaviour_mut().kad.start_providing(key) {
                 tracing::warn!("cannot advertise league: {e}");
             }
-            self.entrants.entry(league.id()).or_default().insert(self.me);
+            self.entrants
+                .entry(league.id())
+                .or_default()
+                .insert(self.me);
         }
         tracing::info!(peer_id = %self.peer_id, agent = %self.players.spec(), "node started");
         let mut tick = tokio::time::interval(Duration::from_millis(50));
@@ -414,11 +424,7 @@ impl Node {
             while let Some((peer, stream)) = incoming.next().await {
                 link += 1;
                 let (tx, rx) = mpsc::channel(LINK_QUEUE);
-                if net_tx
-                    .send(NetIn::Opened { link, peer, tx })
-                    .await
-                    .is_err()
-                {
+                if net_tx.send(NetIn::Opened { link, peer, tx }).await.is_err() {
                     break;
                 }
                 tokio::spawn(run_link(link, peer, stream, rx, net_tx.clone()));
@@ -446,7 +452,11 @@ impl Node {
         self.metrics
             .epoch
             .set(i64::try_from(epoch).unwrap_or(i64::MAX));
-        let lookup_every = if now.saturating_sub(self.started) < 20_000 { 1_000 } else { 4_000 };
+        let lookup_every = if now.saturating_sub(self.started) < 20_000 {
+            1_000
+        } else {
+            4_000
+        };
         if now.saturating_sub(self.last_lookup) >= lookup_every {
             self.last_lookup = now;
             self.lookup_entrants();
@@ -696,7 +706,10 @@ impl Node {
 
     /// Matches not yet ended.
     fn live_matches(&self) -> usize {
-        self.matches.values().filter(|l| l.done_at.is_none()).count()
+        self.matches
+            .values()
+            .filter(|l| l.done_at.is_none())
+            .count()
     }
 
     fn reap(&mut self, now: u64) {
@@ -721,7 +734,8 @@ impl Node {
         let clock = s.clock();
         // Once connected after a start: fetch the last few epochs, which this node may have
         // missed while it was down.
-        if !self.caught_up && !self.connected.is_empty() && now.saturating_sub(self.started) > 1_500 {
+        if !self.caught_up && !self.connected.is_empty() && now.saturating_sub(self.started) > 1_500
+        {
             self.caught_up = true;
             for e in epoch.saturating_sub(4)..=epoch {
                 self.sync_epoch(e);
@@ -817,7 +831,11 @@ impl Node {
                 .iter()
                 .filter(|(_, l)| l.done_at.is_none())
                 .map(|(id, l)| {
-                    let opponent = if l.header.a == self.me { l.header.b } else { l.header.a };
+                    let opponent = if l.header.a == self.me {
+                        l.header.b
+                    } else {
+                        l.header.a
+                    };
                     (hex::encode(id.0), hex::encode(opponent.0))
                 })
                 .collect(),
@@ -875,12 +893,18 @@ impl Node {
                 tracing::info!(match_id = %short(&match_id), "claim answered; match goes on");
             }
             Event::Forfeit(_) => {
-                self.metrics.matches.get_or_create(&kind("forfeit_won")).inc();
+                self.metrics
+                    .matches
+                    .get_or_create(&kind("forfeit_won"))
+                    .inc();
                 tracing::info!(match_id = %short(&match_id), "opponent forfeited");
                 self.end_match(now, match_id);
             }
             Event::PeerFault(evidence) => {
-                self.metrics.matches.get_or_create(&kind("peer_fault")).inc();
+                self.metrics
+                    .matches
+                    .get_or_create(&kind("peer_fault"))
+                    .inc();
                 tracing::warn!(match_id = %short(&match_id), "opponent broke the rules");
                 let epoch = self
                     .matches
@@ -953,7 +977,10 @@ impl Node {
             Err(e) => {
                 // No move: the opponent will claim a timeout, and this node forfeits.
                 tracing::warn!(match_id = %short(&done.match_id), "agent failed: {e}");
-                self.metrics.matches.get_or_create(&kind("agent_failed")).inc();
+                self.metrics
+                    .matches
+                    .get_or_create(&kind("agent_failed"))
+                    .inc();
                 return;
             }
         }
@@ -1007,7 +1034,6 @@ impl Node {
         }
     }
 }
-
 
 impl Node {
     fn on_invite(&mut self, now: u64, link: u64, peer: PeerId, header: MatchHeader) {
@@ -1190,13 +1216,20 @@ impl Node {
                     .filter(|a| !is_unspecified(a))
                     .collect();
                 for addr in &addrs {
-                    self.swarm.behaviour_mut().kad.add_address(&peer_id, addr.clone());
+                    self.swarm
+                        .behaviour_mut()
+                        .kad
+                        .add_address(&peer_id, addr.clone());
                 }
                 let strings: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
                 let _ = self.store.put_peer(&peer_id.to_bytes(), &strings);
             }
             BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
-                result: kad::QueryResult::GetProviders(Ok(kad::GetProvidersOk::FoundProviders { key, providers })),
+                result:
+                    kad::QueryResult::GetProviders(Ok(kad::GetProvidersOk::FoundProviders {
+                        key,
+                        providers,
+                    })),
                 ..
             }) => {
                 for league in &self.leagues {
@@ -1280,14 +1313,13 @@ impl Node {
     }
 
     fn on_fetched(&mut self, peer: PeerId, response: &[u8]) {
-        let response: FetchResponse =
-            match wire::decode(response, nets_p2p::fetch::MAX_RESPONSE) {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::info!(%peer, "malformed fetch response: {e}");
-                    return;
-                }
-            };
+        let response: FetchResponse = match wire::decode(response, nets_p2p::fetch::MAX_RESPONSE) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::info!(%peer, "malformed fetch response: {e}");
+                return;
+            }
+        };
         match response {
             FetchResponse::Inventory { ids, .. } => {
                 let missing: Vec<Hash32> = ids
@@ -1298,7 +1330,11 @@ impl Node {
                     let request = wire::encode(&FetchRequest::Items {
                         ids: chunk.to_vec(),
                     });
-                    let id = self.swarm.behaviour_mut().fetch.send_request(&peer, request);
+                    let id = self
+                        .swarm
+                        .behaviour_mut()
+                        .fetch
+                        .send_request(&peer, request);
                     self.pending_fetch.insert(id, peer);
                 }
             }
@@ -1348,7 +1384,11 @@ async fn run_link(
             match frame::read_frame(&mut reader, MAX_MATCH_FRAME).await {
                 Ok(Some(bytes)) => match wire::decode::<Frame>(&bytes, MAX_MATCH_FRAME) {
                     Ok(frame) => {
-                        if net_tx.send(NetIn::Frame { link, peer, frame }).await.is_err() {
+                        if net_tx
+                            .send(NetIn::Frame { link, peer, frame })
+                            .await
+                            .is_err()
+                        {
                             break;
                         }
                     }

@@ -2,7 +2,10 @@
 //! its own data dir, key, store, swarm (TCP on 127.0.0.1) and agent; all but the first join
 //! through the first. They discover each other through Kademlia, play their rounds, gossip
 //! outcomes and close epochs; at the end every node exports its rankings, the devnet checks
-//! that all of them are byte-identical, and prints them.
+//! that all of them are byte-identical, and prints them. Then it settles the closed epochs on
+//! an embedded chain in `<root>/chain` shared by all nodes ([`crate::settle::devnet`]): each
+//! node stakes, deposits its entries and signs its own roots, one aggregates, the epochs
+//! finalise and the nodes claim.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,6 +17,7 @@ use crate::config::{Config, ScheduleConfig};
 use crate::daemon::now_ms;
 use crate::rankings::{self, EpochRankings};
 use crate::runner::{self, Running};
+use crate::settle::{self, SettleError, SettlementReport};
 
 /// Devnet options.
 #[derive(Clone, Debug)]
@@ -71,6 +75,8 @@ pub struct DevnetReport {
     pub matches_finished: u64,
     /// Items stored per node.
     pub items: Vec<usize>,
+    /// What was anchored and claimed, or why settlement failed (the rankings stand either way).
+    pub settlement: Result<SettlementReport, SettleError>,
 }
 
 /// Runs a devnet to the end of its last epoch.
@@ -110,7 +116,11 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         config.schedule = sched;
         config.play.agent = agent.clone();
         config.play.max_matches = 2;
-        config.api.listen = if i == 0 { "127.0.0.1:0".into() } else { String::new() };
+        config.api.listen = if i == 0 {
+            "127.0.0.1:0".into()
+        } else {
+            String::new()
+        };
         let running = runner::start(&dir, config, shutdown.child_token())
             .await
             .with_context(|| format!("node {i}"))?;
@@ -175,8 +185,11 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
     let items: Vec<usize> = nodes.iter().map(|n| n.store.item_count()).collect();
     let league = Config::default().leagues()?.remove(0);
     let mut exports = Vec::new();
-    for n in &nodes {
+    let mut settling = Vec::new();
+    for (i, n) in nodes.iter().enumerate() {
         exports.push(rankings::export(&n.store, &league, options.epochs, None)?);
+        let summaries = rankings::summaries(&n.store, &league, options.epochs)?;
+        settling.push((root.join(format!("node-{i}")), summaries));
     }
     shutdown.cancel();
     for n in nodes {
@@ -184,15 +197,22 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
     }
     let first = exports.first().cloned().unwrap_or_default();
     for (i, e) in exports.iter().enumerate() {
-        if rankings::render(e, rankings::Format::Json) != rankings::render(&first, rankings::Format::Json) {
+        if rankings::render(e, rankings::Format::Json)
+            != rankings::render(&first, rankings::Format::Json)
+        {
             bail!("node {i} computed different rankings than node 0");
         }
     }
+    let fee = league
+        .entry_fee(&nets_tournament::economics::FeeSchedule::default())
+        .unwrap_or(0);
+    let settlement = settle::devnet(&root.join("chain"), settling, fee).await;
     Ok(DevnetReport {
         rankings: first,
         agents,
         matches_finished,
         items,
+        settlement,
     })
 }
 
@@ -238,4 +258,12 @@ pub fn render_table(report: &DevnetReport) -> String {
         );
     }
     out
+}
+
+/// What was anchored and claimed, for people (or why settlement failed).
+pub fn render_settlement(report: &DevnetReport) -> String {
+    match &report.settlement {
+        Ok(settlement) => settlement.render(),
+        Err(e) => format!("settlement failed: {e}\n"),
+    }
 }

@@ -111,7 +111,9 @@ impl Item {
             reason,
         };
         match self {
-            Item::Outcome(record) => verify(record).map(|_| ()).map_err(|e| invalid(e.to_string())),
+            Item::Outcome(record) => verify(record)
+                .map(|_| ())
+                .map_err(|e| invalid(e.to_string())),
             Item::Claim(claim) => check_claim(claim)
                 .map(|_| ())
                 .map_err(|e| invalid(e.to_string())),

@@ -89,7 +89,10 @@ mod tests {
         let path = dir.path().join("node.key");
         let key = create(&path).unwrap();
         assert_eq!(load(&path).unwrap().id(), key.id());
-        assert!(matches!(create(&path), Err(KeyError::Io { .. })), "no overwrite");
+        assert!(
+            matches!(create(&path), Err(KeyError::Io { .. })),
+            "no overwrite"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -61,18 +61,50 @@ impl Default for Metrics {
             registry: Registry::default(),
         };
         registry.register("peers", "Peers connected", m.peers.clone());
-        registry.register("connections", "Established connections", m.connections.clone());
-        registry.register("pruned_connections", "Connections closed by the pruning policy", m.pruned.clone());
+        registry.register(
+            "connections",
+            "Established connections",
+            m.connections.clone(),
+        );
+        registry.register(
+            "pruned_connections",
+            "Connections closed by the pruning policy",
+            m.pruned.clone(),
+        );
         registry.register("matches_live", "Matches in flight", m.matches_live.clone());
         registry.register("matches", "Matches by event", m.matches.clone());
-        registry.register("items_accepted", "Items verified and stored, by kind", m.items_accepted.clone());
-        registry.register("items_rejected", "Items refused, by kind", m.items_rejected.clone());
-        registry.register("gossip_received", "Gossip messages received", m.gossip_received.clone());
-        registry.register("gossip_published", "Gossip messages published", m.gossip_published.clone());
-        registry.register("items_fetched", "Items fetched from peers", m.items_fetched.clone());
+        registry.register(
+            "items_accepted",
+            "Items verified and stored, by kind",
+            m.items_accepted.clone(),
+        );
+        registry.register(
+            "items_rejected",
+            "Items refused, by kind",
+            m.items_rejected.clone(),
+        );
+        registry.register(
+            "gossip_received",
+            "Gossip messages received",
+            m.gossip_received.clone(),
+        );
+        registry.register(
+            "gossip_published",
+            "Gossip messages published",
+            m.gossip_published.clone(),
+        );
+        registry.register(
+            "items_fetched",
+            "Items fetched from peers",
+            m.items_fetched.clone(),
+        );
         registry.register("store_items", "Items in the store", m.store_items.clone());
         registry.register("epoch", "The current epoch", m.epoch.clone());
-        registry.register("closed_epoch", "The last closed epoch", m.closed_epoch.clone());
+        registry.register(
+            "closed_epoch",
+            "The last closed epoch",
+            m.closed_epoch.clone(),
+        );
         Self { registry, ..m }
     }
 }

@@ -123,7 +123,10 @@ pub(crate) fn init(args: &InitArgs) -> Result<()> {
     {
         println!("peer id:   {peer}");
     }
-    println!("config:    {}", runner::config_path(&args.data_dir).display());
+    println!(
+        "config:    {}",
+        runner::config_path(&args.data_dir).display()
+    );
     Ok(())
 }
 
@@ -147,7 +150,10 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
     if !args.listen.is_empty() {
         config.network.listen = args.listen.clone();
     }
-    config.network.bootstrap.extend(args.bootstrap.iter().cloned());
+    config
+        .network
+        .bootstrap
+        .extend(args.bootstrap.iter().cloned());
     if let Some(a) = &args.agent {
         config.play.agent = a.clone();
     }
@@ -214,8 +220,12 @@ pub(crate) fn rankings(args: &RankingsArgs) -> Result<()> {
             .cloned(),
     }
     .context("no such league in the node's config")?;
-    let store = Store::open(&runner::store_path(dir))
-        .with_context(|| format!("cannot open the store of {} (is the node running? use --api)", dir.display()))?;
+    let store = Store::open(&runner::store_path(dir)).with_context(|| {
+        format!(
+            "cannot open the store of {} (is the node running? use --api)",
+            dir.display()
+        )
+    })?;
     let s = config.schedule;
     let clock = s.clock();
     let epoch = clock.epoch_at(now_ms());
@@ -255,9 +265,14 @@ pub(crate) fn devnet(args: &DevnetArgs) -> Result<()> {
         report.items
     );
     print!("{}", devnet::render_table(&report));
+    println!();
+    print!("{}", devnet::render_settlement(&report));
     if let Some(out) = &args.out {
         std::fs::write(out, rankings::render(&report.rankings, Format::Json))
             .with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    if let Err(e) = &report.settlement {
+        bail!("the rankings above stand, but settling them failed: {e}");
     }
     Ok(())
 }

@@ -45,10 +45,9 @@ impl PlayerFactory {
     /// seat in the game.
     pub fn player(&self, seed: [u8; 32], seat: usize, game_id: &str) -> Box<dyn Player + Send> {
         match (&self.spec, &self.batcher) {
-            (AgentSpec::Onnx(_), Some(b)) => Box::new(OnnxAgent::new(
-                self.spec.to_string(),
-                Arc::new(b.client()),
-            )),
+            (AgentSpec::Onnx(_), Some(b)) => {
+                Box::new(OnnxAgent::new(self.spec.to_string(), Arc::new(b.client())))
+            }
             (AgentSpec::Exec(command), _) => Box::new(ExecAgent::new(
                 command.clone(),
                 game_id.to_string(),

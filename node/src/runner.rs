@@ -73,7 +73,11 @@ pub struct Running {
 }
 
 /// Starts the node of `data_dir` with `config` on the current runtime.
-pub async fn start(data_dir: &Path, config: Config, shutdown: CancellationToken) -> Result<Running> {
+pub async fn start(
+    data_dir: &Path,
+    config: Config,
+    shutdown: CancellationToken,
+) -> Result<Running> {
     config.check()?;
     let key = keyfile::load(&key_path(data_dir))?;
     let store = Store::open(&store_path(data_dir))?;
@@ -140,7 +144,9 @@ pub async fn start(data_dir: &Path, config: Config, shutdown: CancellationToken)
                     api: api.map(|a| a.to_string()),
                 };
                 let tmp = info_file.with_extension("json.tmp");
-                if std::fs::write(&tmp, serde_json::to_vec_pretty(&info).unwrap_or_default()).is_ok() {
+                if std::fs::write(&tmp, serde_json::to_vec_pretty(&info).unwrap_or_default())
+                    .is_ok()
+                {
                     let _ = std::fs::rename(&tmp, &info_file);
                 }
             }

@@ -19,6 +19,9 @@ use nets_tournament::wire;
 
 use crate::item::{Item, ItemError};
 
+/// A peer-book entry: peer id bytes and addresses.
+pub type PeerEntry = (Vec<u8>, Vec<String>);
+
 /// The schema version this build reads and writes.
 pub const SCHEMA: u32 = 1;
 
@@ -115,12 +118,12 @@ impl Store {
     pub fn item(&self, id: &Hash32) -> Result<Option<Item>, StoreError> {
         match self.items.get(id.0)? {
             None => Ok(None),
-            Some(v) => Item::from_bytes(&v).map(Some).map_err(|e: ItemError| {
-                StoreError::Damaged {
+            Some(v) => Item::from_bytes(&v)
+                .map(Some)
+                .map_err(|e: ItemError| StoreError::Damaged {
                     tree: "items",
                     reason: e.to_string(),
-                }
-            }),
+                }),
         }
     }
 
@@ -183,7 +186,8 @@ impl Store {
 
     /// Records canonical ratings of a league after an epoch.
     pub fn put_ratings(&self, league: &Hash32, epoch: u64, bytes: &[u8]) -> Result<(), StoreError> {
-        self.ratings.insert(epoch_key_league(league, epoch), bytes)?;
+        self.ratings
+            .insert(epoch_key_league(league, epoch), bytes)?;
         Ok(())
     }
 
@@ -202,7 +206,7 @@ impl Store {
     }
 
     /// The peer book: peer id bytes and addresses.
-    pub fn peers(&self) -> Result<Vec<(Vec<u8>, Vec<String>)>, StoreError> {
+    pub fn peers(&self) -> Result<Vec<PeerEntry>, StoreError> {
         let mut out = Vec::new();
         for entry in self.peers.iter() {
             let (k, v) = entry?;
@@ -233,12 +237,11 @@ impl Store {
         let mut out = Vec::new();
         for entry in self.matches.iter() {
             let (_, v) = entry?;
-            let header = wire::decode(&v, wire::MAX_MATCH_MESSAGE).map_err(|e| {
-                StoreError::Damaged {
+            let header =
+                wire::decode(&v, wire::MAX_MATCH_MESSAGE).map_err(|e| StoreError::Damaged {
                     tree: "matches",
                     reason: e.to_string(),
-                }
-            })?;
+                })?;
             out.push(header);
         }
         Ok(out)

@@ -61,7 +61,11 @@ fn init(dir: &Path, schedule: &Schedule, agent: &str) {
         .arg(dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let config = format!(
         "{}\n[network]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\n\n[play]\nagent = {agent:?}\nmax_matches = 2\n\n[api]\nlisten = \"127.0.0.1:0\"\n",
         schedule.toml()
@@ -85,21 +89,28 @@ fn spawn(dir: &Path, bootstrap: Option<&str>) -> Node {
     if let Some(b) = bootstrap {
         cmd.args(["--bootstrap", b]);
     }
-    let child = cmd.spawn().unwrap();
+    let mut node = Node {
+        dir: dir.to_path_buf(),
+        child: Some(cmd.spawn().unwrap()),
+        api: String::new(),
+        listen: String::new(),
+    };
     let start = Instant::now();
     loop {
         if let Ok(text) = std::fs::read_to_string(dir.join("node.json"))
             && let Ok(info) = serde_json::from_str::<serde_json::Value>(&text)
             && let (Some(api), Some(listen)) = (info["api"].as_str(), info["listen"][0].as_str())
         {
-            return Node {
-                dir: dir.to_path_buf(),
-                child: Some(child),
-                api: format!("http://{api}"),
-                listen: listen.to_string(),
-            };
+            node.api = format!("http://{api}");
+            node.listen = listen.to_string();
+            return node;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "node in {} did not start", dir.display());
+        // On failure, dropping `node` kills and reaps the process.
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "node in {} did not start",
+            dir.display()
+        );
         sleep(Duration::from_millis(100));
     }
 }
@@ -130,9 +141,16 @@ fn wait_until(t: u64) {
 
 fn stop(node: &mut Node) {
     if let Some(mut c) = node.child.take() {
-        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(c.id().to_string())
+            .status();
         let status = c.wait().unwrap();
-        assert!(status.success(), "netsd in {} exited with {status}", node.dir.display());
+        assert!(
+            status.success(),
+            "netsd in {} exited with {status}",
+            node.dir.display()
+        );
     }
 }
 
@@ -144,7 +162,11 @@ fn export(dir: &Path, epoch: u64) -> String {
         .arg(dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -172,7 +194,12 @@ fn five_nodes_discover_each_other_play_gossip_and_agree() {
     for n in &nodes {
         let s = status(n);
         let entrants = s["leagues"][0]["entrants"].as_array().unwrap().len();
-        assert_eq!(entrants, 5, "{} knows {entrants} entrants: {s}", n.dir.display());
+        assert_eq!(
+            entrants,
+            5,
+            "{} knows {entrants} entrants: {s}",
+            n.dir.display()
+        );
     }
     wait_until(schedule.close_of(1) + schedule.grace_ms + 1_500);
     // Everyone holds the same items of the closed epochs, and some matches were played.
@@ -183,7 +210,10 @@ fn five_nodes_discover_each_other_play_gossip_and_agree() {
             assert_eq!(items(n, epoch), first, "items of epoch {epoch} differ");
         }
     }
-    let api_csv: Vec<String> = nodes.iter().map(|n| get(n, "/rankings?format=csv&epoch=1")).collect();
+    let api_csv: Vec<String> = nodes
+        .iter()
+        .map(|n| get(n, "/rankings?format=csv&epoch=1"))
+        .collect();
     assert!(api_csv[0].lines().count() > 2, "{}", api_csv[0]);
     for c in &api_csv[1..] {
         assert_eq!(c, &api_csv[0]);
@@ -274,10 +304,16 @@ fn a_node_killed_mid_match_forfeits_and_catches_up_after_restart() {
         if mine == honest_items {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "no catch-up: {mine:?} vs {honest_items:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no catch-up: {mine:?} vs {honest_items:?}"
+        );
         sleep(Duration::from_millis(250));
     }
-    assert_eq!(get(&victim, &format!("/rankings?format=csv&epoch={epoch}")), csvs[0]);
+    assert_eq!(
+        get(&victim, &format!("/rankings?format=csv&epoch={epoch}")),
+        csvs[0]
+    );
     stop(&mut victim);
     for n in &mut honest {
         stop(n);
