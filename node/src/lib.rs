@@ -28,4 +28,5 @@ pub mod rankings;
 pub mod runner;
 pub mod runtime;
 pub mod samples;
+pub mod settle;
 pub mod store;

@@ -6,6 +6,7 @@
 mod games;
 mod model_cmd;
 mod node_cmd;
+mod settle_cmd;
 
 use std::process::ExitCode;
 
@@ -39,6 +40,8 @@ enum Command {
     Rankings(node_cmd::RankingsArgs),
     /// A whole network on this machine: N nodes play several epochs, then print rankings.
     Devnet(node_cmd::DevnetArgs),
+    /// The settlement contract: deploy it, stake, claim rewards, show its state.
+    Settle(settle_cmd::SettleArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Command::Run(args) => node_cmd::run(&args),
         Command::Rankings(args) => node_cmd::rankings(&args),
         Command::Devnet(args) => node_cmd::devnet(&args),
+        Command::Settle(args) => settle_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
