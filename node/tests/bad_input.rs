@@ -1,0 +1,110 @@
+//! Bad input from the network or the disk: every decoder of the node refuses it with an error,
+//! never a panic, and a forged or altered item never validates.
+
+use nets_envs::agents::{Agent, Greedy};
+use nets_envs::log::EnvSpec;
+use nets_envs::snake::SnakeParams;
+use nets_node::config::Config;
+use nets_node::daemon::{FetchRequest, FetchResponse, Frame};
+use nets_node::item::Item;
+use nets_node::store::Store;
+use nets_tournament::identity::Keypair;
+use nets_tournament::messages::{MatchHeader, OutcomeRecord};
+use nets_tournament::protocol::{Event, MatchConfig, MatchMachine};
+use nets_tournament::wire;
+use proptest::prelude::*;
+
+/// A real outcome record, played by two greedy agents through the match protocol.
+fn outcome() -> OutcomeRecord {
+    let (ka, kb) = (Keypair::from_secret([1; 32]), Keypair::from_secret([2; 32]));
+    let header = MatchHeader {
+        epoch: 3,
+        round: 1,
+        env: EnvSpec::Snake(SnakeParams::duel(7)),
+        a: ka.id(),
+        b: kb.id(),
+    };
+    let cfg = MatchConfig::default();
+    let mut m = [
+        MatchMachine::new(0, header.clone(), ka, [7; 32], cfg).unwrap(),
+        MatchMachine::new(0, header, kb, [8; 32], cfg).unwrap(),
+    ];
+    loop {
+        for me in 0..2 {
+            while let Some(event) = m[me].poll_event() {
+                match event {
+                    Event::ActionNeeded { .. } => {
+                        let game = m[me].pending_game().unwrap().clone();
+                        let seat = m[me].seat().index() as usize;
+                        let mv = Greedy.choose(&game, seat);
+                        m[me].supply_action(0, mv.code()).unwrap();
+                    }
+                    Event::Finished(record) => return record,
+                    _ => {}
+                }
+            }
+            while let Some(msg) = m[me].poll_transmit() {
+                m[1 - me].handle_message(0, msg);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_valid_outcome_validates_and_any_changed_byte_is_refused() {
+    let item = Item::Outcome(outcome());
+    item.validate().unwrap();
+    let bytes = item.to_bytes();
+    assert_eq!(Item::from_bytes(&bytes).unwrap(), item);
+    // Flip each byte in turn (a stride keeps the test short): the result either does not
+    // decode or does not validate.
+    for i in (0..bytes.len()).step_by(3) {
+        let mut b = bytes.clone();
+        b[i] ^= 0x41;
+        if let Ok(decoded) = Item::from_bytes(&b) {
+            assert!(
+                decoded.validate().is_err(),
+                "byte {i} changed and still valid"
+            );
+        }
+    }
+    // Truncations never decode.
+    for n in 0..bytes.len() {
+        assert!(Item::from_bytes(&bytes[..n]).is_err());
+    }
+}
+
+proptest! {
+    #[test]
+    fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = Item::from_bytes(&bytes).map(|i| i.validate());
+        let _ = wire::decode::<Frame>(&bytes, 8192);
+        let _ = wire::decode::<FetchRequest>(&bytes, 4096);
+        let _ = wire::decode::<FetchResponse>(&bytes, 1 << 20);
+        let _ = Config::parse(&String::from_utf8_lossy(&bytes), "fuzz.toml");
+    }
+}
+
+#[test]
+fn a_store_from_another_schema_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    {
+        let store = Store::open(&path).unwrap();
+        let item = Item::Outcome(outcome());
+        assert!(store.put_item(&item, &item.to_bytes()).unwrap());
+    }
+    {
+        let db = sled::open(&path).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("schema", &99u32.to_be_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let err = Store::open(&path).unwrap_err();
+    assert!(err.to_string().contains("99"), "{err}");
+    // The data is still there for a build that reads that schema.
+    let db = sled::open(&path).unwrap();
+    assert_eq!(db.open_tree("items").unwrap().len(), 1);
+}
