@@ -273,6 +273,9 @@ pub fn replay_actions<E: Env>(
         code: 0,
     })?;
     let mut moves = vec![idle; players];
+    // The codes are read in log order with a running bit position (the log's length was
+    // checked above); a code within one byte, always so when `bits` divides 8, is one shift.
+    let mut at = 0usize;
     for turn in 0..actions.turns {
         let to_move = game.to_move();
         if to_move == ToMove::Over {
@@ -282,7 +285,13 @@ pub fn replay_actions<E: Env>(
             });
         }
         for (player, slot) in moves.iter_mut().enumerate() {
-            let code = actions.code(turn, player, players, bits);
+            let code = if at % 8 + bits as usize <= 8 {
+                let byte = actions.bytes.get(at / 8).copied().unwrap_or(0);
+                u32::from(byte >> (at % 8)) & ((1u32 << bits) - 1)
+            } else {
+                actions.code(turn, player, players, bits)
+            };
+            at += bits as usize;
             let moving = match to_move {
                 ToMove::Simultaneous(set) => set.contains(player),
                 ToMove::One(q) => q == player,
@@ -310,10 +319,14 @@ pub fn replay_outcome(log: &ActionLog) -> Result<Option<Outcome>, ReplayError> {
 }
 
 mod hex_bytes {
+    use serde::ser::Error as _;
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
     pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(bytes))
+        // The digits are written into one buffer (what `hex::encode` builds char by char).
+        let mut text = vec![0u8; bytes.len() * 2];
+        hex::encode_to_slice(bytes, &mut text).map_err(S::Error::custom)?;
+        s.serialize_str(std::str::from_utf8(&text).map_err(S::Error::custom)?)
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
