@@ -461,7 +461,7 @@ impl Node {
             self.last_lookup = now;
             self.lookup_entrants();
         }
-        if now.saturating_sub(self.last_prune) >= 5_000 {
+        if now.saturating_sub(self.last_prune) >= 500 {
             self.last_prune = now;
             self.prune_connections();
         }

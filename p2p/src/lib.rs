@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use libp2p::connection_limits::{self, ConnectionLimits};
 use libp2p::identity::{self, Keypair};
-use libp2p::kad::{self, store::MemoryStore};
+use libp2p::kad::{self, store::MemoryStore, store::MemoryStoreConfig};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{PeerId, StreamProtocol, Swarm, SwarmBuilder, identify, noise, ping, tcp, yamux};
@@ -37,6 +37,9 @@ pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/nets/kad/1.0.0");
 pub const IDENTIFY_PROTOCOL: &str = "/nets/1.0.0";
 /// The match protocol: one stream per match, frames of `nets-tournament` match messages.
 pub const MATCH_PROTOCOL: StreamProtocol = StreamProtocol::new("/nets/match/1");
+/// Entrants of one league a node can learn from the DHT (providers kept per key). A network
+/// with more entrants per league needs its league key sharded.
+pub const MAX_PROVIDERS_PER_KEY: usize = 4096;
 /// Largest frame on a match stream.
 pub const MAX_MATCH_FRAME: usize = nets_tournament::wire::MAX_MATCH_MESSAGE + 1024;
 
@@ -126,10 +129,24 @@ pub fn behaviour(key: &Keypair, cfg: &NetConfig) -> Result<Behaviour, Error> {
     kad_cfg
         .set_kbucket_size(NonZeroUsize::new(cfg.kbucket_size.max(1)).unwrap_or(NonZeroUsize::MIN));
     kad_cfg.set_query_timeout(Duration::from_secs(30));
+    // Records on (and lookups of) the 10 closest peers instead of 20: half the dials per
+    // lookup, ample redundancy for provider records that are refreshed often.
+    kad_cfg.set_replication_factor(NonZeroUsize::new(10).unwrap_or(NonZeroUsize::MIN));
     // Provider records of league entries expire unless refreshed; a node re-provides often.
     kad_cfg.set_provider_record_ttl(Some(Duration::from_secs(3600)));
     kad_cfg.set_provider_publication_interval(Some(Duration::from_secs(600)));
-    let mut kad = kad::Behaviour::with_config(peer_id, MemoryStore::new(peer_id), kad_cfg);
+    // Every entrant of a league provides the same key, so a storing peer must keep far more
+    // than Kademlia's default of 20 providers per key, and answers listing them all must fit
+    // in a packet (about 80 bytes per provider).
+    kad_cfg.set_max_packet_size(MAX_PROVIDERS_PER_KEY * 128);
+    let store = MemoryStore::with_config(
+        peer_id,
+        MemoryStoreConfig {
+            max_providers_per_key: MAX_PROVIDERS_PER_KEY,
+            ..MemoryStoreConfig::default()
+        },
+    );
+    let mut kad = kad::Behaviour::with_config(peer_id, store, kad_cfg);
     kad.set_mode(Some(kad::Mode::Server));
     let gossipsub = gossip::behaviour(key, cfg.gossip).map_err(Error::Setup)?;
     let identify = identify::Behaviour::new(
