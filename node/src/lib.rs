@@ -14,10 +14,10 @@
 pub mod agent;
 pub mod api;
 pub mod batcher;
+pub mod battlesnake_http;
 pub mod config;
 pub mod daemon;
 pub mod devnet;
-pub mod battlesnake_http;
 pub mod external_agent;
 pub mod item;
 pub mod keyfile;
