@@ -110,6 +110,15 @@ pub fn behaviour(key: &Keypair, cfg: GossipConfig) -> Result<gossipsub::Behaviou
 /// Peer-score parameters for low-rate topics.
 pub fn scoring() -> (PeerScoreParams, PeerScoreThresholds) {
     let mut params = PeerScoreParams::default();
+    // Many peers behind one address cost each of them score (P6, against Sybils), so that more
+    // than about a dozen of them would be gray-listed; nodes on the loopback address are one
+    // operator's own devnet, not Sybils.
+    params
+        .ip_colocation_factor_whitelist
+        .insert(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    params
+        .ip_colocation_factor_whitelist
+        .insert(std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST));
     for topic in Topic::ALL {
         let t = TopicScoreParams {
             topic_weight: 1.0,
@@ -135,4 +144,28 @@ pub fn scoring() -> (PeerScoreParams, PeerScoreThresholds) {
         opportunistic_graft_threshold: 5.0,
     };
     (params, thresholds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scoring_is_valid_and_spares_loopback_devnets() {
+        let (params, thresholds) = scoring();
+        params.validate().unwrap();
+        thresholds.validate().unwrap();
+        // With the default P6, more than a dozen devnet nodes on 127.0.0.1 would score below
+        // the publish threshold, and every publish would fail for lack of peers.
+        assert!(
+            params
+                .ip_colocation_factor_whitelist
+                .contains(&std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
+        );
+        for topic in Topic::ALL {
+            let t = &params.topics[&topic.ident().hash()];
+            assert!(t.invalid_message_deliveries_weight < 0.0);
+            assert_eq!(t.mesh_message_deliveries_weight, 0.0);
+        }
+    }
 }
