@@ -126,6 +126,16 @@ impl ScheduleConfig {
         }
     }
 
+    /// Epochs before the returned one are closed at `now`: their grace period has passed.
+    pub fn closed_before(&self, now: u64) -> u64 {
+        let clock = self.clock();
+        (0..=clock.epoch_at(now))
+            .rev()
+            .find(|e| now >= clock.close_of(*e).saturating_add(self.grace_ms))
+            .map(|e| e.saturating_add(1))
+            .unwrap_or(0)
+    }
+
     fn check(&self) -> Result<(), ConfigError> {
         if self.epoch_ms == 0 || self.round_ms == 0 {
             return Err(ConfigError::Invalid(

@@ -259,8 +259,8 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
     let (agent_tx, agent_rx) = mpsc::channel(AGENT_QUEUE);
     let control = swarm.behaviour().streams.new_control();
     let node = Node {
+        me: parts.key.id(),
         key: parts.key,
-        me: PlayerId([0; 32]),
         peer_id,
         config: parts.config,
         store: parts.store,
@@ -352,7 +352,6 @@ impl Node {
         mut agent_rx: mpsc::Receiver<AgentDone>,
         shutdown: CancellationToken,
     ) -> Result<()> {
-        self.me = self.key.id();
         self.accept_streams()?;
         for (peer, addr) in self.bootstrap.clone() {
             self.swarm
@@ -748,21 +747,17 @@ impl Node {
         {
             self.sync_epoch(prev);
         }
-        // The last epoch whose grace has passed.
-        let closed_before = (0..=epoch)
-            .rev()
-            .find(|e| now >= clock.close_of(*e).saturating_add(s.grace_ms))
-            .map(|e| e + 1)
-            .unwrap_or(0);
+        let closed_before = s.closed_before(now);
         if closed_before > self.closed_before {
             self.closed_before = closed_before;
             self.metrics
                 .closed_epoch
                 .set(i64::try_from(closed_before).unwrap_or(i64::MAX) - 1);
             for league in self.leagues.clone() {
-                match rankings::export(&self.store, &league, closed_before, None) {
-                    Ok(tables) => {
-                        if let Some(t) = tables.last() {
+                match rankings::summaries(&self.store, &league, closed_before) {
+                    Ok(summaries) => {
+                        if let Some(last) = summaries.last() {
+                            let t = rankings::table(&league.id(), last);
                             tracing::info!(
                                 epoch = t.epoch,
                                 outcomes_root = %&t.outcomes_root[..16],
@@ -772,10 +767,6 @@ impl Node {
                             for row in t.rows.iter().take(3) {
                                 tracing::debug!(rank = row.rank, player = %&row.player[..12], rating = row.rating);
                             }
-                        }
-                        if let Ok(s) = rankings::summaries(&self.store, &league, closed_before)
-                            && let Some(last) = s.last()
-                        {
                             let bytes = nets_tournament::rating::canonical_bytes(&last.ratings);
                             let _ = self.store.put_ratings(&league.id(), last.epoch, &bytes);
                         }

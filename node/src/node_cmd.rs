@@ -226,14 +226,7 @@ pub(crate) fn rankings(args: &RankingsArgs) -> Result<()> {
             dir.display()
         )
     })?;
-    let s = config.schedule;
-    let clock = s.clock();
-    let epoch = clock.epoch_at(now_ms());
-    let closed = (0..=epoch)
-        .rev()
-        .find(|e| now_ms() >= clock.close_of(*e) + s.grace_ms)
-        .map(|e| e + 1)
-        .unwrap_or(0);
+    let closed = config.schedule.closed_before(now_ms());
     let tables = rankings::export(&store, &league, closed, args.epoch)?;
     print!("{}", rankings::render(&tables, args.format));
     Ok(())

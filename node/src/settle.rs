@@ -378,38 +378,13 @@ pub async fn settle_network<C: Chain>(
 
 /// Deploys a contract with `params` from `deployer`; returns it and the deployment's gas.
 pub async fn deploy<C: Chain>(
-    mut chain: C,
+    chain: C,
     deployer: &AccountKey,
     params: Parameters,
 ) -> Result<(Settlement<C>, u64), SettleError> {
-    use nets_settlement::alloy::sol_types::SolConstructor;
-    use nets_settlement::bindings::NetsSettlement;
-    let args = NetsSettlement::constructorCall {
-        challengeWindow_: params.challenge_window,
-        unbondingDelay_: params.unbonding_delay,
-        quorumBps_: params.quorum_bps,
-        reporterBps_: params.reporter_bps,
-    }
-    .abi_encode();
-    let code: Bytes = [NetsSettlement::BYTECODE.as_ref(), &args].concat().into();
-    let receipt = chain
-        .send(
-            deployer,
-            TxRequest {
-                to: None,
-                data: code,
-                value: U256::ZERO,
-            },
-        )
+    let (settlement, receipt) = Settlement::deploy_with_receipt(chain, deployer, params)
         .await
         .map_err(at("deploying the contract"))?;
-    let address = receipt.contract_address.ok_or_else(|| SettleError::Chain {
-        step: "deploying the contract".into(),
-        source: nets_settlement::Error::Decode("a creation without a contract address".into()),
-    })?;
-    let settlement = Settlement::at(chain, address)
-        .await
-        .map_err(at("opening the deployed contract"))?;
     Ok((settlement, receipt.gas_used))
 }
 

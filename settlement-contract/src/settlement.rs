@@ -125,10 +125,19 @@ pub struct Settlement<C> {
 impl<C: Chain> Settlement<C> {
     /// Deploys a new contract with `params`, from `deployer`.
     pub async fn deploy(
-        mut chain: C,
+        chain: C,
         deployer: &AccountKey,
         params: Parameters,
     ) -> Result<Self, Error> {
+        Ok(Self::deploy_with_receipt(chain, deployer, params).await?.0)
+    }
+
+    /// [`Settlement::deploy`], also returning the creation's receipt (its gas, for reports).
+    pub async fn deploy_with_receipt(
+        mut chain: C,
+        deployer: &AccountKey,
+        params: Parameters,
+    ) -> Result<(Self, Receipt), Error> {
         let args = NetsSettlement::constructorCall {
             challengeWindow_: params.challenge_window,
             unbondingDelay_: params.unbonding_delay,
@@ -150,7 +159,7 @@ impl<C: Chain> Settlement<C> {
         let address = receipt
             .contract_address
             .ok_or_else(|| Error::Decode("a creation without a contract address".into()))?;
-        Ok(Self::new(chain, address))
+        Ok((Self::new(chain, address), receipt))
     }
 
     /// The contract already deployed at `address`; fails if there is no code there.
