@@ -46,6 +46,8 @@ pub struct Config {
     pub play: PlayConfig,
     /// The HTTP API.
     pub api: ApiConfig,
+    /// The settlement chain.
+    pub settlement: SettlementConfig,
 }
 
 /// Networking.
@@ -232,6 +234,125 @@ impl Default for ApiConfig {
     }
 }
 
+/// Where epochs are settled (`docs/settlement.md`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SettlementConfig {
+    /// `"embedded"` (an EVM in the data dir, running the real contract), `"none"`, or the
+    /// URL of a JSON-RPC endpoint (`http://...`).
+    pub chain: String,
+    /// The chain id: attestations are signed for it; an endpoint must serve it.
+    pub chain_id: u64,
+    /// The contract's address. Empty: on an embedded chain, the one deployed there (this
+    /// node deploys one on first start); an RPC chain needs it.
+    pub contract: String,
+    /// A file with the account's secp256k1 key (64 hex digits). Empty: the account derived
+    /// from the node's key.
+    pub account_key: String,
+    /// Stake the node keeps bonded, e.g. `"1 ether"`, `"500 gwei"`, `"1000"` (wei).
+    pub stake: String,
+    /// Top the account up with the chain's faucet first (development chains: embedded, anvil).
+    pub faucet: bool,
+    /// Challenge window, in seconds, of a contract this node deploys.
+    pub challenge_window_s: u64,
+}
+
+impl Default for SettlementConfig {
+    fn default() -> Self {
+        Self {
+            chain: "embedded".into(),
+            chain_id: 31337,
+            contract: String::new(),
+            account_key: String::new(),
+            stake: "1 ether".into(),
+            faucet: true,
+            challenge_window_s: 30,
+        }
+    }
+}
+
+/// Which chain [`SettlementConfig::chain`] names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChainChoice {
+    /// No settlement.
+    None,
+    /// The embedded chain in the data dir.
+    Embedded,
+    /// A JSON-RPC endpoint.
+    Rpc(String),
+}
+
+impl SettlementConfig {
+    /// The chain named.
+    pub fn choice(&self) -> Result<ChainChoice, ConfigError> {
+        match self.chain.as_str() {
+            "none" | "" => Ok(ChainChoice::None),
+            "embedded" => Ok(ChainChoice::Embedded),
+            url if url.starts_with("http://") || url.starts_with("https://") => {
+                Ok(ChainChoice::Rpc(url.to_string()))
+            }
+            other => Err(ConfigError::Invalid(format!(
+                "settlement.chain {other:?}: expected \"embedded\", \"none\" or an http:// URL"
+            ))),
+        }
+    }
+
+    /// The stake, in wei.
+    pub fn stake_wei(&self) -> Result<u128, ConfigError> {
+        parse_wei(&self.stake)
+            .map_err(|e| ConfigError::Invalid(format!("settlement.stake {:?}: {e}", self.stake)))
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let choice = self.choice()?;
+        self.stake_wei()?;
+        if matches!(choice, ChainChoice::Rpc(_)) && self.contract.is_empty() {
+            return Err(ConfigError::Invalid(
+                "settlement.contract: an RPC chain needs the contract's address".into(),
+            ));
+        }
+        if !self.contract.is_empty() {
+            let digits = self.contract.strip_prefix("0x").unwrap_or(&self.contract);
+            if digits.len() != 40 || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(ConfigError::Invalid(format!(
+                    "settlement.contract {:?}: not an address (0x and 40 hex digits)",
+                    self.contract
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses an amount of ether: a whole number of wei, or a decimal number followed by a unit
+/// (`wei`, `gwei`, `ether`).
+pub fn parse_wei(text: &str) -> Result<u128, String> {
+    let text = text.trim();
+    let (number, unit) = match text.split_once(char::is_whitespace) {
+        Some((n, u)) => (n.trim(), u.trim()),
+        None => (text, "wei"),
+    };
+    let decimals: u32 = match unit {
+        "wei" => 0,
+        "gwei" => 9,
+        "ether" | "eth" => 18,
+        other => return Err(format!("unknown unit {other:?} (wei, gwei, ether)")),
+    };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits_ok = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    if whole.is_empty() || !digits_ok(whole) || !digits_ok(fraction) {
+        return Err("not a number".into());
+    }
+    if fraction.len() > decimals as usize {
+        return Err(format!("more than {decimals} decimals for {unit}"));
+    }
+    let padded = format!(
+        "{whole}{fraction}{}",
+        "0".repeat((decimals as usize).saturating_sub(fraction.len()))
+    );
+    padded.parse::<u128>().map_err(|_| "too large".to_string())
+}
+
 impl ApiConfig {
     /// The address, if the API is on.
     pub fn addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
@@ -277,6 +398,7 @@ impl Config {
             ));
         }
         self.api.addr()?;
+        self.settlement.check()?;
         Ok(())
     }
 
@@ -324,6 +446,23 @@ max_matches = 4
 [api]
 # HTTP API (status, peers, rankings, outcomes, /metrics); "" turns it off.
 listen = "127.0.0.1:7100"
+
+[settlement]
+# "embedded" (an EVM in the data dir running the real contract), "none", or the URL of a
+# JSON-RPC endpoint such as "http://127.0.0.1:8545".
+chain = "embedded"
+# Attestations are signed for this chain id; an endpoint must serve it.
+chain_id = 31337
+# The contract's address; "" on an embedded chain: the one deployed there (made on first start).
+contract = ""
+# A file with the account's key (64 hex digits); "": derived from the node's key.
+account_key = ""
+# Stake kept bonded ("1 ether", "500 gwei" or wei).
+stake = "1 ether"
+# Top the account up from the chain's faucet (development chains only: embedded, anvil).
+faucet = true
+# Challenge window, in seconds, of a contract this node deploys.
+challenge_window_s = 30
 "#;
 
 #[cfg(test)]
@@ -352,5 +491,28 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("99"), "{e}");
+        let e = Config::parse("[settlement]\nchain = \"ftp://x\"\n", "x.toml").unwrap_err();
+        assert!(e.to_string().contains("settlement.chain"), "{e}");
+        let e = Config::parse("[settlement]\nstake = \"1 bitcoin\"\n", "x.toml").unwrap_err();
+        assert!(e.to_string().contains("settlement.stake"), "{e}");
+        let e = Config::parse(
+            "[settlement]\nchain = \"http://127.0.0.1:8545\"\n",
+            "x.toml",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("settlement.contract"), "{e}");
+    }
+
+    #[test]
+    fn amounts_parse_with_units() {
+        assert_eq!(parse_wei("1 ether"), Ok(10u128.pow(18)));
+        assert_eq!(parse_wei("0.5 ether"), Ok(5 * 10u128.pow(17)));
+        assert_eq!(parse_wei("12 gwei"), Ok(12_000_000_000));
+        assert_eq!(parse_wei("1000"), Ok(1000));
+        assert!(parse_wei("1.5 wei").is_err());
+        assert!(parse_wei("-1 ether").is_err());
+        assert!(parse_wei("ether").is_err());
+        assert!(parse_wei("1e3").is_err());
+        assert!(parse_wei("999999999999999999999999999999999999999 ether").is_err());
     }
 }

@@ -46,6 +46,7 @@ use crate::item::Item;
 use crate::metrics::{Metrics, kind};
 use crate::players::PlayerFactory;
 use crate::rankings;
+use crate::settler::{AttestationMsg, SettleIn, SettlementStatus, SettlerLink};
 use crate::store::Store;
 
 /// Milliseconds of Unix time.
@@ -132,6 +133,8 @@ pub struct Status {
     pub matches_finished: u64,
     /// Items stored.
     pub items: usize,
+    /// Settlement, if the node settles.
+    pub settlement: Option<crate::settler::SettlementStatus>,
 }
 
 /// A league as the status shows it.
@@ -203,6 +206,8 @@ pub struct NodeParts {
     pub players: PlayerFactory,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// The settler's channels, if the node settles.
+    pub settler: Option<SettlerLink>,
 }
 
 /// What a started node hands back.
@@ -258,7 +263,14 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
     let (net_tx, net_rx) = mpsc::channel(NET_QUEUE);
     let (agent_tx, agent_rx) = mpsc::channel(AGENT_QUEUE);
     let control = swarm.behaviour().streams.new_control();
+    let (settle_tx, publish_rx, settle_status) = match parts.settler {
+        Some(link) => (Some(link.input), Some(link.publish), Some(link.status)),
+        None => (None, None, None),
+    };
     let node = Node {
+        settle_tx,
+        settle_status,
+        settle_sent: 0,
         me: parts.key.id(),
         key: parts.key,
         peer_id,
@@ -293,7 +305,7 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         caught_up: false,
         beacon_cache: None,
     };
-    let task = tokio::spawn(node.run(net_rx, agent_rx, shutdown));
+    let task = tokio::spawn(node.run(net_rx, agent_rx, publish_rx, shutdown));
     Ok(NodeHandle {
         peer_id,
         status: status_rx,
@@ -343,6 +355,11 @@ struct Node {
     caught_up: bool,
     /// Ratings and beacon for pairings, by the epoch they serve.
     beacon_cache: Option<(u64, Vec<PairingInputs>)>,
+    /// Into the settler, if the node settles.
+    settle_tx: Option<mpsc::Sender<SettleIn>>,
+    settle_status: Option<watch::Receiver<SettlementStatus>>,
+    /// Epochs below this were handed to the settler.
+    settle_sent: u64,
 }
 
 impl Node {
@@ -350,6 +367,7 @@ impl Node {
         mut self,
         mut net_rx: mpsc::Receiver<NetIn>,
         mut agent_rx: mpsc::Receiver<AgentDone>,
+        mut publish_rx: Option<mpsc::Receiver<Vec<u8>>>,
         shutdown: CancellationToken,
     ) -> Result<()> {
         self.accept_streams()?;
@@ -403,6 +421,12 @@ impl Node {
                 event = self.swarm.select_next_some() => self.on_swarm(event),
                 Some(input) = net_rx.recv() => self.on_net(input),
                 Some(done) = agent_rx.recv() => self.on_agent(done),
+                Some(bytes) = async {
+                    match publish_rx.as_mut() {
+                        Some(rx) => rx.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => self.publish_attestation(bytes),
                 _ = tick.tick() => self.on_tick(),
             }
         }
@@ -753,9 +777,13 @@ impl Node {
             self.metrics
                 .closed_epoch
                 .set(i64::try_from(closed_before).unwrap_or(i64::MAX) - 1);
-            for league in self.leagues.clone() {
+            for (i, league) in self.leagues.clone().into_iter().enumerate() {
                 match rankings::summaries(&self.store, &league, closed_before) {
                     Ok(summaries) => {
+                        // The contract settles the first league.
+                        if i == 0 {
+                            self.hand_to_settler(&summaries);
+                        }
                         if let Some(last) = summaries.last() {
                             let t = rankings::table(&league.id(), last);
                             tracing::info!(
@@ -775,6 +803,45 @@ impl Node {
                 }
             }
         }
+    }
+
+    /// Hands the summaries of epochs not handed over yet to the settler.
+    fn hand_to_settler(&mut self, summaries: &[nets_tournament::epoch::EpochSummary]) {
+        let Some(tx) = &self.settle_tx else { return };
+        let new: Vec<_> = summaries
+            .iter()
+            .filter(|s| s.epoch >= self.settle_sent)
+            .cloned()
+            .collect();
+        if let Some(last) = new.last() {
+            self.settle_sent = last.epoch.saturating_add(1);
+        }
+        if !new.is_empty() && tx.try_send(SettleIn::Closed(new)).is_err() {
+            tracing::warn!("the settler is not keeping up; it will get the next close");
+            self.settle_sent = 0;
+        }
+    }
+
+    /// Gossips an attestation the settler made.
+    fn publish_attestation(&mut self, bytes: Vec<u8>) {
+        let topic = nets_p2p::gossip::Topic::Attestations.ident();
+        match self.swarm.behaviour_mut().gossipsub.publish(topic, bytes) {
+            Ok(_) => {
+                self.metrics.gossip_published.inc();
+            }
+            Err(e) => tracing::debug!("gossip of our attestation: {e}"),
+        }
+    }
+
+    /// Checks an attestation from gossip and hands it to the settler.
+    fn accept_attestation(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let msg =
+            AttestationMsg::from_bytes(bytes).map_err(|e| format!("malformed attestation: {e}"))?;
+        msg.check().map_err(|e| format!("attestation: {e}"))?;
+        if let Some(tx) = &self.settle_tx {
+            let _ = tx.try_send(SettleIn::Attestation(msg));
+        }
+        Ok(())
     }
 
     fn sync_epoch(&mut self, epoch: u64) {
@@ -832,6 +899,7 @@ impl Node {
                 .collect(),
             matches_finished: self.finished,
             items,
+            settlement: self.settle_status.as_ref().map(|s| s.borrow().clone()),
         };
         self.status.send_replace(status);
     }
@@ -1184,11 +1252,15 @@ impl Node {
                 message,
             }) => {
                 self.metrics.gossip_received.inc();
-                let acceptance = match self.accept_item(&message.data) {
-                    Ok((item, _new)) => {
-                        self.route_to_match(&item);
-                        MessageAcceptance::Accept
-                    }
+                let attestations = nets_p2p::gossip::Topic::Attestations.ident().hash();
+                let accepted = if message.topic == attestations {
+                    self.accept_attestation(&message.data)
+                } else {
+                    self.accept_item(&message.data)
+                        .map(|(item, _new)| self.route_to_match(&item))
+                };
+                let acceptance = match accepted {
+                    Ok(()) => MessageAcceptance::Accept,
                     Err(reason) => {
                         tracing::info!(peer = %propagation_source, "refused gossip: {reason}");
                         MessageAcceptance::Reject

@@ -2,10 +2,14 @@
 //! its own data dir, key, store, swarm (TCP on 127.0.0.1) and agent; all but the first join
 //! through the first. They discover each other through Kademlia, play their rounds, gossip
 //! outcomes and close epochs; at the end every node exports its rankings, the devnet checks
-//! that all of them are byte-identical, and prints them. Then it settles the closed epochs on
-//! an embedded chain in `<root>/chain` shared by all nodes ([`crate::settle::devnet`]): each
-//! node stakes, deposits its entries and signs its own roots, one aggregates, the epochs
-//! finalise and the nodes claim.
+//! that all of them are byte-identical, and prints them.
+//!
+//! All nodes settle as they go on one embedded chain in `<root>/chain`, shared in this
+//! process (its clock follows the wall clock): the devnet deploys the contract with a short
+//! challenge window, and each node's settler ([`crate::settler`]) stakes, deposits its
+//! entries, signs and gossips its roots at each close, submits the aggregate in its turn,
+//! finalises and claims. After the last close the devnet waits for the last epoch to be
+//! finalised and claimed, and reports what each node did on chain.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,7 +21,21 @@ use crate::config::{Config, ScheduleConfig};
 use crate::daemon::now_ms;
 use crate::rankings::{self, EpochRankings};
 use crate::runner::{self, Running};
-use crate::settle::{self, SettleError, SettlementReport};
+use crate::settle::{
+    self, ClaimReport, EpochReport, NodeAccount, SettleError, SettlementReport, SharedChain,
+};
+use crate::settler::SettleEvent;
+use nets_settlement::alloy::primitives::Address;
+use nets_settlement::{
+    AccountKey, Chain, EmbeddedChain, EmbeddedConfig, EpochRoots, Parameters, Settlement,
+};
+use nets_tournament::identity::PlayerId;
+use tokio::sync::mpsc;
+
+/// The challenge window of a devnet's contract, in seconds.
+pub const CHALLENGE_WINDOW_S: u64 = 2;
+/// How long the devnet waits after its last close for the last epoch to be settled.
+const SETTLE_WAIT_MS: u64 = 60_000;
 
 /// Devnet options.
 #[derive(Clone, Debug)]
@@ -102,13 +120,20 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
     let mut nodes: Vec<Running> = Vec::new();
     let mut agents = Vec::new();
     let mut bootstrap: Vec<String> = Vec::new();
+    let mut players = Vec::new();
     for i in 0..options.nodes {
         let dir = root.join(format!("node-{i}"));
-        let player = if runner::key_path(&dir).exists() {
-            crate::keyfile::load(&runner::key_path(&dir))?.id()
-        } else {
-            runner::init(&dir)?
-        };
+        if !runner::key_path(&dir).exists() {
+            runner::init(&dir)?;
+        }
+        players.push(crate::keyfile::load(&runner::key_path(&dir))?);
+    }
+    let chain_dir = root.join("chain");
+    let (chain, contract, deploy_gas) = deploy_chain(&chain_dir, &players[0]).await?;
+    let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+    for (i, key) in players.iter().enumerate() {
+        let dir = root.join(format!("node-{i}"));
+        let player = key.id();
         let agent = options.agents[i % options.agents.len()].clone();
         let mut config = Config::default();
         config.network.listen = vec!["/ip4/127.0.0.1/tcp/0".into()];
@@ -121,7 +146,11 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         } else {
             String::new()
         };
-        let running = runner::start(&dir, config, shutdown.child_token())
+        let start = runner::StartOptions {
+            shared_chain: Some((chain.clone(), contract)),
+            settle_events: Some(events_tx.clone()),
+        };
+        let running = runner::start_with(&dir, config, shutdown.child_token(), start)
             .await
             .with_context(|| format!("node {i}"))?;
         if i == 0 {
@@ -177,19 +206,42 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
             finished / 2
         ));
     }
+    // Every node settles as it goes; wait for the last epoch with games to be finalised.
+    let league = Config::default().leagues()?.remove(0);
+    let last_played = rankings::summaries(&nodes[0].store, &league, options.epochs)?
+        .last()
+        .map(|s| s.epoch);
+    let mut reader = Settlement::at(settle::AnyChain::Shared(chain.clone()), contract)
+        .await
+        .map_err(settle::at("reading the devnet's contract"))?;
+    let deadline = now_ms() + SETTLE_WAIT_MS;
+    while let Some(last) = last_played {
+        let status = reader
+            .status()
+            .await
+            .map_err(settle::at("reading the contract's status"))?;
+        if status.finalised_epoch >= Some(last) || now_ms() > deadline {
+            break;
+        }
+        bar.set_message(format!(
+            "settling epoch {last}: finalised {}",
+            status
+                .finalised_epoch
+                .map_or_else(|| "none".into(), |e| e.to_string())
+        ));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // Claims follow the finalisation by a pass.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
     bar.finish_and_clear();
     let matches_finished: u64 = nodes
         .iter()
         .map(|n| n.handle.status.borrow().matches_finished)
         .sum();
     let items: Vec<usize> = nodes.iter().map(|n| n.store.item_count()).collect();
-    let league = Config::default().leagues()?.remove(0);
     let mut exports = Vec::new();
-    let mut settling = Vec::new();
-    for (i, n) in nodes.iter().enumerate() {
+    for n in &nodes {
         exports.push(rankings::export(&n.store, &league, options.epochs, None)?);
-        let summaries = rankings::summaries(&n.store, &league, options.epochs)?;
-        settling.push((root.join(format!("node-{i}")), summaries));
     }
     shutdown.cancel();
     for n in nodes {
@@ -203,10 +255,30 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
             bail!("node {i} computed different rankings than node 0");
         }
     }
-    let fee = league
-        .entry_fee(&nets_tournament::economics::FeeSchedule::default())
-        .unwrap_or(0);
-    let settlement = settle::devnet(&root.join("chain"), settling, fee).await;
+    drop(events_tx);
+    let mut events = Vec::new();
+    while let Ok(event) = events_rx.try_recv() {
+        events.push(event);
+    }
+    let ids: Vec<PlayerId> = players.iter().map(|k| k.id()).collect();
+    let accounts: Vec<Address> = players
+        .iter()
+        .map(|k| AccountKey::derive_from_identity(k).address())
+        .collect();
+    let settlement = match reader.status().await {
+        Ok(status) => Ok(SettlementReport {
+            chain: format!("embedded chain in {} (shared)", chain_dir.display()),
+            chain_id: reader.chain().chain_id(),
+            contract,
+            deploy_gas,
+            nodes: node_accounts(&ids, &accounts, &events),
+            epochs: epoch_reports(&ids, &accounts, &events),
+            status,
+        }),
+        Err(e) => Err(settle::at("reading the contract's status")(e)),
+    };
+    settle::write_contract(&chain_dir, contract)
+        .map_err(settle::at("recording the contract's address"))?;
     Ok(DevnetReport {
         rankings: first,
         agents,
@@ -214,6 +286,136 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         items,
         settlement,
     })
+}
+
+/// Opens the devnet's embedded chain in `dir` and deploys the contract from `deployer`'s
+/// derived account; returns the shared chain, the contract and the deployment's gas.
+async fn deploy_chain(
+    dir: &std::path::Path,
+    deployer: &nets_tournament::identity::Keypair,
+) -> Result<(SharedChain, Address, u64)> {
+    let mut embedded = EmbeddedChain::open(dir, EmbeddedConfig::default())
+        .with_context(|| format!("cannot open the embedded chain in {}", dir.display()))?;
+    // The chain's clock starts at the wall clock (settlers keep it there).
+    let now = now_ms() / 1000;
+    let behind = now.saturating_sub(embedded.timestamp_now());
+    embedded.advance_time_now(behind)?;
+    let params = Parameters {
+        challenge_window: CHALLENGE_WINDOW_S,
+        ..Parameters::default()
+    };
+    let account = AccountKey::derive_from_identity(deployer);
+    let (settlement, gas) = settle::deploy(embedded, &account, params).await?;
+    let contract = settlement.address();
+    let embedded = settlement.into_chain();
+    Ok((SharedChain::new(embedded), contract, gas))
+}
+
+/// Each node's stake and binding, from its settler's `Joined` event.
+fn node_accounts(
+    ids: &[PlayerId],
+    accounts: &[Address],
+    events: &[(PlayerId, SettleEvent)],
+) -> Vec<NodeAccount> {
+    ids.iter()
+        .zip(accounts)
+        .map(|(id, account)| {
+            let joined = events.iter().find_map(|(p, e)| match e {
+                SettleEvent::Joined {
+                    stake,
+                    stake_gas,
+                    bind_gas,
+                } if p == id => Some((*stake, *stake_gas, *bind_gas)),
+                _ => None,
+            });
+            let (stake, stake_gas, bind_gas) = joined.unwrap_or_default();
+            NodeAccount {
+                player: *id,
+                account: *account,
+                stake,
+                stake_gas,
+                bind_gas,
+            }
+        })
+        .collect()
+}
+
+/// One report per anchored epoch, from what the settlers did.
+fn epoch_reports(
+    ids: &[PlayerId],
+    accounts: &[Address],
+    events: &[(PlayerId, SettleEvent)],
+) -> Vec<EpochReport> {
+    let node_of = |p: &PlayerId| ids.iter().position(|i| i == p).unwrap_or(usize::MAX);
+    let mut anchored: Vec<(EpochRoots, Vec<Address>, u64)> = Vec::new();
+    for (_, e) in events {
+        if let SettleEvent::Attested {
+            roots,
+            signers,
+            gas,
+        } = e
+            && !anchored.iter().any(|(r, _, _)| r.epoch == roots.epoch)
+        {
+            anchored.push((*roots, signers.clone(), *gas));
+        }
+    }
+    anchored.sort_by_key(|(r, _, _)| r.epoch);
+    anchored
+        .into_iter()
+        .map(|(roots, signer_accounts, attest_gas)| {
+            let epoch = roots.epoch;
+            let signers: Vec<usize> = accounts
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| signer_accounts.contains(a))
+                .map(|(i, _)| i)
+                .collect();
+            let dissenters = (0..ids.len()).filter(|i| !signers.contains(i)).collect();
+            let mut deposited = 0u128;
+            let mut deposit_gas = 0u64;
+            let mut finalise_gas = 0;
+            let mut claims = Vec::new();
+            for (player, e) in events {
+                match e {
+                    SettleEvent::Deposited {
+                        epoch: d,
+                        amount,
+                        gas,
+                    } if *d == epoch => {
+                        deposited = deposited.saturating_add(*amount);
+                        deposit_gas = deposit_gas.saturating_add(*gas);
+                    }
+                    SettleEvent::Finalised { roots: r, gas } if r.epoch == epoch => {
+                        finalise_gas = *gas;
+                    }
+                    SettleEvent::Claimed {
+                        epoch: c,
+                        amount,
+                        cumulative,
+                        gas,
+                    } if *c == epoch => claims.push(ClaimReport {
+                        node: node_of(player),
+                        player: *player,
+                        amount: *amount,
+                        cumulative: *cumulative,
+                        gas: *gas,
+                    }),
+                    _ => {}
+                }
+            }
+            claims.sort_by_key(|c| c.node);
+            EpochReport {
+                roots,
+                deposited,
+                deposit_gas,
+                signers,
+                dissenters,
+                attest_gas,
+                finalise_gas,
+                claims,
+            }
+        })
+        .collect()
 }
 
 /// The final table, for people.

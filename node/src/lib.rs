@@ -29,4 +29,5 @@ pub mod runner;
 pub mod runtime;
 pub mod samples;
 pub mod settle;
+pub mod settler;
 pub mod store;

@@ -10,12 +10,20 @@ use tokio_util::sync::CancellationToken;
 
 use crate::agent::AgentSpec;
 use crate::api::{ApiState, router};
+use crate::config::ChainChoice;
 use crate::config::Config;
 use crate::daemon::{self, NodeHandle, NodeParts};
 use crate::keyfile;
 use crate::metrics::Metrics;
 use crate::players::PlayerFactory;
+use crate::settle::{SettleOptions, SharedChain};
+use crate::settler::{self, ChainSource, SettleEvent, SettlerConfig};
 use crate::store::Store;
+use nets_settlement::alloy::primitives::Address;
+use nets_settlement::{AccountKey, Parameters, RpcConfig};
+use nets_tournament::economics::FeeSchedule;
+use nets_tournament::identity::{Keypair, PlayerId};
+use tokio::sync::mpsc;
 
 /// The key file in a data dir.
 pub fn key_path(data_dir: &Path) -> PathBuf {
@@ -72,11 +80,102 @@ pub struct Running {
     pub store: Store,
 }
 
+/// What a node is started with beyond its data dir and config (a devnet's shared chain).
+#[derive(Debug, Default)]
+pub struct StartOptions {
+    /// Settle on this chain and contract instead of the configured ones.
+    pub shared_chain: Option<(SharedChain, Address)>,
+    /// Receives what the settler does on chain.
+    pub settle_events: Option<mpsc::UnboundedSender<(PlayerId, SettleEvent)>>,
+}
+
 /// Starts the node of `data_dir` with `config` on the current runtime.
 pub async fn start(
     data_dir: &Path,
     config: Config,
     shutdown: CancellationToken,
+) -> Result<Running> {
+    start_with(data_dir, config, shutdown, StartOptions::default()).await
+}
+
+/// The settler's configuration for the node of `data_dir`, or `None` without settlement.
+pub fn settler_config(
+    data_dir: &Path,
+    config: &Config,
+    identity: Keypair,
+    shared_chain: Option<(SharedChain, Address)>,
+) -> Result<Option<SettlerConfig>> {
+    let cfg = &config.settlement;
+    let (source, contract) = match (shared_chain, cfg.choice()?) {
+        (Some((chain, contract)), _) => (ChainSource::Shared(chain), Some(contract)),
+        (None, ChainChoice::None) => return Ok(None),
+        (None, ChainChoice::Embedded) => (
+            ChainSource::Embedded {
+                dir: data_dir.join("chain"),
+                chain_id: cfg.chain_id,
+            },
+            None,
+        ),
+        (None, ChainChoice::Rpc(url)) => (
+            ChainSource::Rpc(RpcConfig {
+                url,
+                chain_id: cfg.chain_id,
+            }),
+            None,
+        ),
+    };
+    let contract = match (contract, cfg.contract.as_str()) {
+        (Some(c), _) => Some(c),
+        (None, "") => None,
+        (None, text) => Some(
+            text.parse::<Address>()
+                .map_err(|e| anyhow::anyhow!("settlement.contract {text:?}: {e}"))?,
+        ),
+    };
+    let account = if cfg.account_key.is_empty() {
+        AccountKey::derive_from_identity(&identity)
+    } else {
+        AccountKey::from_file(Path::new(&cfg.account_key))
+            .with_context(|| format!("settlement.account_key {:?}", cfg.account_key))?
+    };
+    let follow_clock = !matches!(source, ChainSource::Rpc(_));
+    let entry_fee = config
+        .leagues()?
+        .first()
+        .and_then(|l| l.entry_fee(&FeeSchedule::default()))
+        .unwrap_or(0);
+    let defaults = Parameters::default();
+    let options = SettleOptions {
+        params: Parameters {
+            challenge_window: cfg.challenge_window_s,
+            unbonding_delay: defaults
+                .unbonding_delay
+                .max(cfg.challenge_window_s.saturating_add(1)),
+            ..defaults
+        },
+        stake: cfg.stake_wei()?,
+        funding: cfg
+            .faucet
+            .then(|| cfg.stake_wei().unwrap_or(0).saturating_add(10u128.pow(20))),
+        entry_fee,
+    };
+    Ok(Some(SettlerConfig {
+        source,
+        contract,
+        account,
+        identity,
+        options,
+        follow_clock,
+        turn_ms: 2_000,
+    }))
+}
+
+/// [`start`], with what a devnet adds.
+pub async fn start_with(
+    data_dir: &Path,
+    config: Config,
+    shutdown: CancellationToken,
+    options: StartOptions,
 ) -> Result<Running> {
     config.check()?;
     let key = keyfile::load(&key_path(data_dir))?;
@@ -96,7 +195,22 @@ pub async fn start(
     let metrics = Arc::new(Metrics::default());
     let leagues = config.leagues()?;
     let api_addr = config.api.addr()?;
+    let settler = settler_config(
+        data_dir,
+        &config,
+        Keypair::from_secret(key.secret()),
+        options.shared_chain,
+    )?
+    .map(|settler| {
+        settler::spawn(
+            settler,
+            store.clone(),
+            options.settle_events,
+            shutdown.child_token(),
+        )
+    });
     let parts = NodeParts {
+        settler,
         key,
         config,
         store: store.clone(),

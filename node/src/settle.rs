@@ -1,36 +1,27 @@
-//! Settlement of closed epochs on a chain, for a set of nodes.
+//! The settlement steps a node takes on the contract (`docs/settlement.md`), shared by the
+//! running node's settler ([`crate::settler`]) and `netsd settle`:
 //!
-//! What the nodes of a network do with the settlement contract (`docs/settlement.md`), in the
-//! order they do it:
+//! - [`deploy`] a contract (`netsd settle deploy`; a node on a fresh embedded chain);
+//! - [`join`]: fund the account on development chains, bond stake, bind the ed25519 key;
+//! - [`claim`] what the node is owed under the finalised rewards root, by Merkle proof;
+//! - [`AnyChain`]: one type over the embedded, shared-embedded and JSON-RPC backends;
+//! - [`SettlementReport`]: what a devnet anchored and claimed, for people.
 //!
-//! 1. one of them deploys the contract ([`settle_network`] deploys; `netsd settle deploy`);
-//! 2. each funds its account (a faucet on development chains), bonds stake and binds its
-//!    ed25519 key to the account ([`join`]);
-//! 3. for each closed epoch ([`settle_epoch`]): every entrant deposits its entry fee, so that
-//!    the contract's reward funds cover the cumulative reward table; every node computes the
-//!    epoch's [`EpochSummary`] from its own store and signs the [`EpochRoots`]; one node
-//!    aggregates the signatures over the roots most nodes agree on and submits them; after
-//!    the challenge window anyone finalises; each node owed more than it already claimed
-//!    claims the difference with its Merkle proof ([`claim`]).
-//!
-//! Every step is a typed [`SettleError`] naming what failed. [`devnet`] runs all of it for
-//! the nodes of a devnet, on one embedded chain kept in a directory.
+//! Every step is a typed [`SettleError`] naming what failed.
 
-use std::collections::BTreeSet;
 use std::fmt::{self, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nets_settlement::alloy::primitives::{Address, Bytes, U256};
 use nets_settlement::{
-    AccountKey, Chain, EmbeddedChain, EmbeddedConfig, EpochRoots, Parameters, Receipt, RpcChain,
-    Settlement, SignedAttestation, Status, TxRequest,
+    AccountKey, Chain, EmbeddedChain, EpochRoots, Parameters, Receipt, RpcChain, Settlement,
+    Status, TxRequest,
 };
 use nets_tournament::epoch::EpochSummary;
 use nets_tournament::hash::Hash32;
 use nets_tournament::identity::{Keypair, PlayerId};
 
-use crate::keyfile::{self, KeyError};
-use crate::runner;
+use crate::keyfile::KeyError;
 
 /// The file, in an embedded chain's directory, that holds the address of the contract
 /// deployed there last (so commands on that chain need no `--contract`).
@@ -52,9 +43,6 @@ pub enum SettleError {
     /// A node's key file could not be read.
     #[error(transparent)]
     Key(#[from] KeyError),
-    /// Nothing to settle for.
-    #[error("no nodes to settle for")]
-    NoNodes,
     /// An epoch's reward table total does not fit in 128 bits.
     #[error("epoch {epoch}: the reward table's total overflows")]
     Overflow {
@@ -72,18 +60,6 @@ pub enum SettleError {
         funds: u128,
         /// The cumulative payout attested.
         payout: u128,
-    },
-    /// The aggregate did not bring the quorum of the stake.
-    #[error(
-        "epoch {epoch}: the aggregate of {signers} of {nodes} nodes did not reach the stake quorum"
-    )]
-    NoQuorum {
-        /// The epoch.
-        epoch: u64,
-        /// Signatures submitted.
-        signers: usize,
-        /// Nodes settling.
-        nodes: usize,
     },
     /// A claim was asked for, but nothing is finalised yet.
     #[error("nothing is finalised on the contract yet, so there is nothing to claim")]
@@ -106,7 +82,7 @@ pub enum SettleError {
     },
 }
 
-fn at(step: impl Into<String>) -> impl FnOnce(nets_settlement::Error) -> SettleError {
+pub(crate) fn at(step: impl Into<String>) -> impl FnOnce(nets_settlement::Error) -> SettleError {
     move |source| SettleError::Chain {
         step: step.into(),
         source,
@@ -133,10 +109,6 @@ impl SettlingNode {
             account,
             summaries,
         }
-    }
-
-    fn summary(&self, epoch: u64) -> Option<&EpochSummary> {
-        self.summaries.iter().find(|s| s.epoch == epoch)
     }
 }
 
@@ -338,44 +310,6 @@ fn short(hash: &Hash32) -> String {
     s
 }
 
-/// Deploys a contract from the first node, has every node [`join`], then settles every epoch
-/// any node closed, in order ([`settle_epoch`]).
-pub async fn settle_network<C: Chain>(
-    chain: C,
-    chain_name: &str,
-    nodes: &[SettlingNode],
-    options: &SettleOptions,
-) -> Result<SettlementReport, SettleError> {
-    let first = nodes.first().ok_or(SettleError::NoNodes)?;
-    let chain_id = chain.chain_id();
-    let (mut settlement, deploy_gas) = deploy(chain, &first.account, options.params).await?;
-    let mut accounts = Vec::with_capacity(nodes.len());
-    for node in nodes {
-        accounts.push(join(&mut settlement, node, options).await?);
-    }
-    let epochs: BTreeSet<u64> = nodes
-        .iter()
-        .flat_map(|n| n.summaries.iter().map(|s| s.epoch))
-        .collect();
-    let mut reports = Vec::with_capacity(epochs.len());
-    for epoch in epochs {
-        reports.push(settle_epoch(&mut settlement, nodes, epoch, options.entry_fee).await?);
-    }
-    let status = settlement
-        .status()
-        .await
-        .map_err(at("reading the contract's status"))?;
-    Ok(SettlementReport {
-        chain: chain_name.to_string(),
-        chain_id,
-        contract: settlement.address(),
-        deploy_gas,
-        nodes: accounts,
-        epochs: reports,
-        status,
-    })
-}
-
 /// Deploys a contract with `params` from `deployer`; returns it and the deployment's gas.
 pub async fn deploy<C: Chain>(
     chain: C,
@@ -442,156 +376,9 @@ pub async fn join<C: Chain>(
     })
 }
 
-/// Settles `epoch`: deposits, attestation by the roots most nodes computed, finalisation
-/// after the challenge window (the clock is moved on development chains) and claims.
-pub async fn settle_epoch<C: Chain>(
-    settlement: &mut Settlement<C>,
-    nodes: &[SettlingNode],
-    epoch: u64,
-    entry_fee: u128,
-) -> Result<EpochReport, SettleError> {
-    // Every node signs the roots of its own summary.
-    let mut groups: Vec<(EpochRoots, Vec<usize>, Vec<SignedAttestation>)> = Vec::new();
-    let mut dissenters = Vec::new();
-    for (i, node) in nodes.iter().enumerate() {
-        let Some(summary) = node.summary(epoch) else {
-            dissenters.push(i);
-            continue;
-        };
-        let roots = EpochRoots::from_summary(summary).ok_or(SettleError::Overflow { epoch })?;
-        let signed = settlement
-            .sign_attestation(&node.account, &roots)
-            .map_err(at(format!("node {i} signing epoch {epoch}")))?;
-        match groups.iter_mut().find(|(r, _, _)| *r == roots) {
-            Some((_, members, signatures)) => {
-                members.push(i);
-                signatures.push(signed);
-            }
-            None => groups.push((roots, vec![i], vec![signed])),
-        }
-    }
-    // The roots most nodes agree on (the first computed, on a tie).
-    let mut best: Option<usize> = None;
-    for (g, (_, members, _)) in groups.iter().enumerate() {
-        if best
-            .and_then(|b| groups.get(b))
-            .is_none_or(|(_, m, _)| members.len() > m.len())
-        {
-            best = Some(g);
-        }
-    }
-    let Some((roots, signers, signatures)) = best.and_then(|b| groups.get(b)).cloned() else {
-        return Err(SettleError::NoQuorum {
-            epoch,
-            signers: 0,
-            nodes: nodes.len(),
-        });
-    };
-    for (_, members, _) in &groups {
-        if *members != signers {
-            dissenters.extend(members.iter().copied());
-        }
-    }
-    dissenters.sort_unstable();
-
-    // Entrants pay their entry fee into the reward funds.
-    let mut deposited = 0u128;
-    let mut deposit_gas = 0u64;
-    if entry_fee > 0 {
-        for (i, node) in nodes.iter().enumerate() {
-            let player = node.identity.id();
-            let entered = node
-                .summary(epoch)
-                .is_some_and(|s| s.standings.contains_key(&player));
-            if !entered {
-                continue;
-            }
-            let receipt = settlement
-                .deposit(&node.account, &player, entry_fee)
-                .await
-                .map_err(at(format!(
-                    "node {i} depositing its entry to epoch {epoch}"
-                )))?;
-            deposited = deposited.saturating_add(entry_fee);
-            deposit_gas = deposit_gas.saturating_add(receipt.gas_used);
-        }
-    }
-    let status = settlement
-        .status()
-        .await
-        .map_err(at("reading the contract's status"))?;
-    if status.reward_funds < roots.total_payout {
-        return Err(SettleError::Underfunded {
-            epoch,
-            funds: status.reward_funds,
-            payout: roots.total_payout,
-        });
-    }
-
-    // One node aggregates and submits.
-    let submitter = signers
-        .first()
-        .and_then(|i| nodes.get(*i))
-        .ok_or(SettleError::NoNodes)?;
-    let attest = settlement
-        .attest(&submitter.account, &roots, &signatures)
-        .await
-        .map_err(at(format!("attesting epoch {epoch}")))?;
-    let progress = settlement
-        .epoch(epoch)
-        .await
-        .map_err(at(format!("reading epoch {epoch}")))?;
-    let Some(finalisable_at) = progress.finalisable_at else {
-        return Err(SettleError::NoQuorum {
-            epoch,
-            signers: signers.len(),
-            nodes: nodes.len(),
-        });
-    };
-    let now = settlement
-        .chain_mut()
-        .timestamp()
-        .await
-        .map_err(at("reading the chain's time"))?;
-    if finalisable_at > now {
-        settlement
-            .chain_mut()
-            .advance_time(finalisable_at.saturating_sub(now))
-            .await
-            .map_err(at("moving the clock past the challenge window"))?;
-    }
-    let finalise = settlement
-        .finalise(&submitter.account, &roots)
-        .await
-        .map_err(at(format!("finalising epoch {epoch}")))?;
-
-    // Whoever is owed more than it claimed, claims.
-    let mut claims = Vec::new();
-    for i in &signers {
-        let Some(node) = nodes.get(*i) else { continue };
-        let Some(summary) = node.summary(epoch) else {
-            continue;
-        };
-        if let Some(mut claim) = claim_from(settlement, node, summary).await? {
-            claim.node = *i;
-            claims.push(claim);
-        }
-    }
-    Ok(EpochReport {
-        roots,
-        deposited,
-        deposit_gas,
-        signers,
-        dissenters,
-        attest_gas: attest.gas_used,
-        finalise_gas: finalise.gas_used,
-        claims,
-    })
-}
-
 /// Claims what `node` is owed under the finalised root, which must be `summary`'s; `None`
 /// when it is owed nothing more.
-async fn claim_from<C: Chain>(
+pub(crate) async fn claim_from<C: Chain>(
     settlement: &mut Settlement<C>,
     node: &SettlingNode,
     summary: &EpochSummary,
@@ -664,33 +451,6 @@ pub async fn claim<C: Chain>(
     claim_from(settlement, node, summary).await
 }
 
-/// Settles a devnet's closed epochs on one embedded chain kept in `chain_dir`, shared by all
-/// its nodes: `nodes` are their data dirs with the summaries each computed from its store.
-/// The contract's address is written to `chain_dir/contract`.
-pub async fn devnet(
-    chain_dir: &Path,
-    nodes: Vec<(PathBuf, Vec<EpochSummary>)>,
-    entry_fee: u128,
-) -> Result<SettlementReport, SettleError> {
-    let mut settling = Vec::with_capacity(nodes.len());
-    for (dir, summaries) in nodes {
-        let identity = keyfile::load(&runner::key_path(&dir))?;
-        settling.push(SettlingNode::derived(identity, summaries));
-    }
-    let chain = EmbeddedChain::open(chain_dir, EmbeddedConfig::default()).map_err(at(format!(
-        "opening the embedded chain in {}",
-        chain_dir.display()
-    )))?;
-    let options = SettleOptions {
-        entry_fee,
-        ..SettleOptions::default()
-    };
-    let name = format!("embedded chain in {}", chain_dir.display());
-    let report = settle_network(chain, &name, &settling, &options).await?;
-    write_contract(chain_dir, report.contract).map_err(at("recording the contract's address"))?;
-    Ok(report)
-}
-
 /// Records `address` as the contract of the embedded chain in `dir`.
 pub fn write_contract(dir: &Path, address: Address) -> Result<(), nets_settlement::Error> {
     let path = dir.join(CONTRACT_FILE);
@@ -705,8 +465,47 @@ pub fn write_contract(dir: &Path, address: Address) -> Result<(), nets_settlemen
 pub enum AnyChain {
     /// The embedded chain.
     Embedded(EmbeddedChain),
+    /// An embedded chain shared by the nodes of one process (a devnet): each call locks it.
+    Shared(SharedChain),
     /// A JSON-RPC endpoint.
     Rpc(RpcChain),
+}
+
+/// An embedded chain several in-process nodes use at once. Clones share the chain.
+#[derive(Clone, Debug)]
+pub struct SharedChain {
+    chain_id: u64,
+    inner: std::sync::Arc<tokio::sync::Mutex<EmbeddedChain>>,
+}
+
+impl SharedChain {
+    /// Shares `chain`.
+    pub fn new(chain: EmbeddedChain) -> Self {
+        Self {
+            chain_id: chain.chain_id(),
+            inner: std::sync::Arc::new(tokio::sync::Mutex::new(chain)),
+        }
+    }
+
+    /// Waits for the chain.
+    pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, EmbeddedChain> {
+        self.inner.lock().await
+    }
+}
+
+/// Runs `$call` on the backend of `$chain` (a shared one locked for the call).
+macro_rules! on_backend {
+    ($chain:expr, $c:ident => $call:expr) => {
+        match $chain {
+            AnyChain::Embedded($c) => $call,
+            AnyChain::Shared(shared) => {
+                let mut guard = shared.lock().await;
+                let $c = &mut *guard;
+                $call
+            }
+            AnyChain::Rpc($c) => $call,
+        }
+    };
 }
 
 impl fmt::Display for AnyChain {
@@ -716,6 +515,7 @@ impl fmt::Display for AnyChain {
                 Some(dir) => write!(f, "embedded chain in {}", dir.display()),
                 None => write!(f, "embedded chain in memory"),
             },
+            AnyChain::Shared(_) => write!(f, "shared embedded chain"),
             AnyChain::Rpc(c) => write!(f, "chain at {}", c.url()),
         }
     }
@@ -725,6 +525,7 @@ impl Chain for AnyChain {
     fn chain_id(&self) -> u64 {
         match self {
             AnyChain::Embedded(c) => c.chain_id(),
+            AnyChain::Shared(c) => c.chain_id,
             AnyChain::Rpc(c) => c.chain_id(),
         }
     }
@@ -734,45 +535,27 @@ impl Chain for AnyChain {
         from: &AccountKey,
         tx: TxRequest,
     ) -> Result<Receipt, nets_settlement::Error> {
-        match self {
-            AnyChain::Embedded(c) => c.send(from, tx).await,
-            AnyChain::Rpc(c) => c.send(from, tx).await,
-        }
+        on_backend!(self, c => c.send(from, tx).await)
     }
 
     async fn call(&mut self, to: Address, data: Bytes) -> Result<Bytes, nets_settlement::Error> {
-        match self {
-            AnyChain::Embedded(c) => c.call(to, data).await,
-            AnyChain::Rpc(c) => c.call(to, data).await,
-        }
+        on_backend!(self, c => c.call(to, data).await)
     }
 
     async fn balance(&mut self, address: Address) -> Result<U256, nets_settlement::Error> {
-        match self {
-            AnyChain::Embedded(c) => c.balance(address).await,
-            AnyChain::Rpc(c) => c.balance(address).await,
-        }
+        on_backend!(self, c => c.balance(address).await)
     }
 
     async fn code(&mut self, address: Address) -> Result<Bytes, nets_settlement::Error> {
-        match self {
-            AnyChain::Embedded(c) => c.code(address).await,
-            AnyChain::Rpc(c) => c.code(address).await,
-        }
+        on_backend!(self, c => c.code(address).await)
     }
 
     async fn timestamp(&mut self) -> Result<u64, nets_settlement::Error> {
-        match self {
-            AnyChain::Embedded(c) => c.timestamp().await,
-            AnyChain::Rpc(c) => c.timestamp().await,
-        }
+        on_backend!(self, c => c.timestamp().await)
     }
 
     async fn advance_time(&mut self, seconds: u64) -> Result<(), nets_settlement::Error> {
-        match self {
-            AnyChain::Embedded(c) => c.advance_time(seconds).await,
-            AnyChain::Rpc(c) => c.advance_time(seconds).await,
-        }
+        on_backend!(self, c => c.advance_time(seconds).await)
     }
 
     async fn set_balance(
@@ -780,158 +563,6 @@ impl Chain for AnyChain {
         address: Address,
         amount: U256,
     ) -> Result<(), nets_settlement::Error> {
-        match self {
-            AnyChain::Embedded(c) => c.set_balance(address, amount).await,
-            AnyChain::Rpc(c) => c.set_balance(address, amount).await,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
-
-    use nets_settlement::complete_now;
-    use nets_tournament::economics::{Payout, RewardTable, Standing};
-
-    use super::*;
-
-    /// A closed epoch whose entrants are `entrants` and whose cumulative table is `balances`.
-    fn summary(
-        epoch: u64,
-        outcomes: u8,
-        entrants: &[PlayerId],
-        balances: &[(PlayerId, u128)],
-    ) -> EpochSummary {
-        let rewards = RewardTable {
-            balances: balances.iter().copied().collect(),
-        };
-        EpochSummary {
-            epoch,
-            outcomes_root: Hash32([outcomes; 32]),
-            rewards_root: rewards.root(),
-            games: Vec::new(),
-            ratings: BTreeMap::new(),
-            standings: entrants.iter().map(|p| (*p, Standing::default())).collect(),
-            payout: Payout::default(),
-            rewards,
-        }
-    }
-
-    fn keys(n: u8) -> Vec<Keypair> {
-        (1..=n).map(|i| Keypair::from_secret([i; 32])).collect()
-    }
-
-    fn run(nodes: &[SettlingNode], fee: u128) -> Result<SettlementReport, SettleError> {
-        let chain = EmbeddedChain::in_memory(EmbeddedConfig::default());
-        let options = SettleOptions {
-            entry_fee: fee,
-            ..SettleOptions::default()
-        };
-        complete_now(settle_network(chain, "test chain", nodes, &options))
-            .ok_or(SettleError::NoNodes)?
-    }
-
-    #[test]
-    fn epochs_are_anchored_by_the_majority_and_every_creditor_is_paid() {
-        let ids: Vec<PlayerId> = keys(4).iter().map(Keypair::id).collect();
-        let epoch0 = summary(0, 7, &ids, &[(ids[0], 30), (ids[1], 10)]);
-        let epoch1 = summary(3, 8, &ids, &[(ids[0], 50), (ids[1], 10), (ids[2], 20)]);
-        let nodes: Vec<SettlingNode> = keys(4)
-            .into_iter()
-            .enumerate()
-            .map(|(i, k)| {
-                let mut mine = vec![epoch0.clone(), epoch1.clone()];
-                if i == 3 {
-                    // The last node saw another outcome in epoch 3.
-                    mine[1] = summary(3, 9, &ids, &[(ids[0], 50), (ids[1], 30)]);
-                }
-                SettlingNode::derived(k, mine)
-            })
-            .collect();
-        let report = run(&nodes, 20).expect("settles");
-        assert_eq!(report.epochs.len(), 2);
-        let (e0, e1) = (&report.epochs[0], &report.epochs[1]);
-        assert_eq!(e0.signers, vec![0, 1, 2, 3]);
-        assert!(e0.dissenters.is_empty());
-        assert_eq!(e0.deposited, 80);
-        assert_eq!(e0.roots.total_payout, 40);
-        assert_eq!(
-            e0.claims
-                .iter()
-                .map(|c| (c.node, c.amount))
-                .collect::<Vec<_>>(),
-            vec![(0, 30), (1, 10)]
-        );
-        assert_eq!(e1.roots.epoch, 3);
-        assert_eq!(e1.roots.outcomes_root, Hash32([8; 32]));
-        assert_eq!(e1.signers, vec![0, 1, 2]);
-        assert_eq!(e1.dissenters, vec![3]);
-        // Node 0 gets the difference, node 1 nothing more, node 2 its first payment.
-        assert_eq!(
-            e1.claims
-                .iter()
-                .map(|c| (c.node, c.amount, c.cumulative))
-                .collect::<Vec<_>>(),
-            vec![(0, 20, 50), (2, 20, 20)]
-        );
-        assert!(e0.attest_gas > 0 && e1.finalise_gas > 0);
-        assert_eq!(report.status.finalised_epoch, Some(3));
-        assert_eq!(report.status.total_claimed, 80);
-        assert_eq!(report.status.reward_funds, 160);
-        assert_eq!(report.status.balance, report.status.obligations());
-        assert!(report.render().contains("3/4"));
-    }
-
-    #[test]
-    fn unfunded_payouts_and_a_split_without_quorum_are_refused() {
-        let ids: Vec<PlayerId> = keys(2).iter().map(Keypair::id).collect();
-        let epoch0 = summary(0, 7, &ids, &[(ids[0], 30)]);
-        let nodes: Vec<SettlingNode> = keys(2)
-            .into_iter()
-            .map(|k| SettlingNode::derived(k, vec![epoch0.clone()]))
-            .collect();
-        // Fees of 10 each cannot pay 30.
-        let e = run(&nodes, 10).expect_err("underfunded");
-        assert!(
-            matches!(
-                e,
-                SettleError::Underfunded {
-                    epoch: 0,
-                    funds: 20,
-                    payout: 30
-                }
-            ),
-            "{e}"
-        );
-        // Two nodes of equal stake disagreeing: neither half reaches two thirds.
-        let other = summary(0, 9, &ids, &[(ids[0], 30)]);
-        let nodes: Vec<SettlingNode> = keys(2)
-            .into_iter()
-            .enumerate()
-            .map(|(i, k)| {
-                SettlingNode::derived(
-                    k,
-                    vec![if i == 0 {
-                        epoch0.clone()
-                    } else {
-                        other.clone()
-                    }],
-                )
-            })
-            .collect();
-        let e = run(&nodes, 100).expect_err("no quorum");
-        assert!(
-            matches!(
-                e,
-                SettleError::NoQuorum {
-                    epoch: 0,
-                    signers: 1,
-                    nodes: 2
-                }
-            ),
-            "{e}"
-        );
-        assert!(run(&[], 0).is_err());
+        on_backend!(self, c => c.set_balance(address, amount).await)
     }
 }

@@ -6,7 +6,9 @@
 //! - `by_epoch`: epoch (8 bytes, big-endian) ++ item id → empty, to list an epoch's items;
 //! - `ratings`: league id ++ epoch → canonical ratings after the epoch;
 //! - `peers`: peer id → its last known addresses (newline-separated multiaddrs);
-//! - `matches`: match id → header of a match in flight (removed when it ends).
+//! - `matches`: match id → header of a match in flight (removed when it ends);
+//! - `settlement`: `a` ++ epoch ++ message id → a settlement attestation received or made;
+//!   `d` ++ epoch → the entry fee this node deposited for the epoch.
 //!
 //! An item is *acknowledged* once [`Store::put_item`] returned: that call flushes, so the item
 //! survives a crash (`kill -9`) from then on. The node announces an item only after that.
@@ -57,6 +59,7 @@ pub struct Store {
     ratings: sled::Tree,
     peers: sled::Tree,
     matches: sled::Tree,
+    settlement: sled::Tree,
 }
 
 fn epoch_key(epoch: u64, id: &Hash32) -> Vec<u8> {
@@ -88,8 +91,56 @@ impl Store {
             ratings: db.open_tree("ratings")?,
             peers: db.open_tree("peers")?,
             matches: db.open_tree("matches")?,
+            settlement: db.open_tree("settlement")?,
             db,
         })
+    }
+
+    /// Keeps a settlement attestation message (durably); `false` if it was kept already.
+    pub fn put_attestation(&self, epoch: u64, bytes: &[u8]) -> Result<bool, StoreError> {
+        let key = [&b"a"[..], &epoch.to_be_bytes(), &Item::id_of(bytes).0].concat();
+        if self.settlement.contains_key(&key)? {
+            return Ok(false);
+        }
+        self.settlement.insert(key, bytes)?;
+        self.db.flush()?;
+        Ok(true)
+    }
+
+    /// The attestation messages kept for epochs from `from` on, in epoch order.
+    pub fn attestations(&self, from: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let start = [&b"a"[..], &from.to_be_bytes()].concat();
+        let mut out = Vec::new();
+        for entry in self.settlement.range(start..) {
+            let (k, v) = entry?;
+            if !k.starts_with(b"a") {
+                break;
+            }
+            out.push(v.to_vec());
+        }
+        Ok(out)
+    }
+
+    /// Records that this node deposited `amount` wei of entry fees for `epoch`.
+    pub fn put_deposit(&self, epoch: u64, amount: u128) -> Result<(), StoreError> {
+        let key = [&b"d"[..], &epoch.to_be_bytes()].concat();
+        self.settlement.insert(key, &amount.to_be_bytes())?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// What this node deposited for `epoch`, if it did.
+    pub fn deposit(&self, epoch: u64) -> Result<Option<u128>, StoreError> {
+        let key = [&b"d"[..], &epoch.to_be_bytes()].concat();
+        match self.settlement.get(key)? {
+            None => Ok(None),
+            Some(v) => <[u8; 16]>::try_from(v.as_ref())
+                .map(|b| Some(u128::from_be_bytes(b)))
+                .map_err(|_| StoreError::Damaged {
+                    tree: "settlement",
+                    reason: "a deposit is not 16 bytes".into(),
+                }),
+        }
     }
 
     /// Whether the item is stored.

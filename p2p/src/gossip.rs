@@ -1,7 +1,7 @@
 //! Gossip: topics, message ids and the peer scoring of the nets gossipsub.
 //!
-//! Three topics carry what every node must see: outcome records, timeout claims with their
-//! answers, and fraud evidence (plus epoch attestations). Messages are validated by the node
+//! Four topics carry what every node must see: outcome records, timeout claims with their
+//! answers, fraud evidence, and the settlement attestations of closed epochs. Messages are validated by the node
 //! (signatures, replay) before gossipsub forwards them, and a message's id is the hash of its
 //! bytes, so the same record published by both players is one message.
 //!
@@ -25,13 +25,20 @@ pub enum Topic {
     Outcomes,
     /// Timeout claims and answers to them.
     Claims,
-    /// Equivocation and invalid-message evidence, and epoch attestations.
+    /// Equivocation and invalid-message evidence.
     Evidence,
+    /// Settlement attestations: stakers' signatures over an epoch's roots.
+    Attestations,
 }
 
 impl Topic {
     /// Every topic.
-    pub const ALL: [Topic; 3] = [Topic::Outcomes, Topic::Claims, Topic::Evidence];
+    pub const ALL: [Topic; 4] = [
+        Topic::Outcomes,
+        Topic::Claims,
+        Topic::Evidence,
+        Topic::Attestations,
+    ];
 
     /// The topic's name on the wire.
     pub fn name(self) -> &'static str {
@@ -39,6 +46,7 @@ impl Topic {
             Topic::Outcomes => "nets/1/outcomes",
             Topic::Claims => "nets/1/claims",
             Topic::Evidence => "nets/1/evidence",
+            Topic::Attestations => "nets/1/attestations",
         }
     }
 

@@ -189,6 +189,11 @@ impl<C: Chain> Settlement<C> {
         &self.chain
     }
 
+    /// Gives the chain back (to share it once the contract is deployed).
+    pub fn into_chain(self) -> C {
+        self.chain
+    }
+
     /// The chain, to move time or fund accounts on a devnet.
     pub fn chain_mut(&mut self) -> &mut C {
         &mut self.chain
