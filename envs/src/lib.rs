@@ -56,6 +56,7 @@ impl PlayerSet {
     pub const EMPTY: Self = Self(0);
 
     /// Adds player `p` (ignored for `p >= 8`).
+    #[inline]
     pub fn insert(&mut self, p: usize) {
         if p < 8 {
             self.0 |= 1 << p;
@@ -63,21 +64,25 @@ impl PlayerSet {
     }
 
     /// Whether player `p` is in the set.
+    #[inline]
     pub fn contains(self, p: usize) -> bool {
         p < 8 && self.0 & (1 << p) != 0
     }
 
     /// How many players.
+    #[inline]
     pub fn len(self) -> usize {
         self.0.count_ones() as usize
     }
 
     /// Whether the set is empty.
+    #[inline]
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
 
     /// The players, ascending.
+    #[inline]
     pub fn iter(self) -> impl Iterator<Item = usize> {
         (0..8).filter(move |&p| self.contains(p))
     }
@@ -154,24 +159,31 @@ impl Env for snake::SnakeGame {
     type Error = snake::SnakeError;
     const ACTION_BITS: u32 = 2;
 
+    #[inline]
     fn players(&self) -> usize {
         self.snakes().len()
     }
+    #[inline]
     fn turn(&self) -> u32 {
         snake::SnakeGame::turn(self)
     }
+    #[inline]
     fn to_move(&self) -> ToMove {
         snake::SnakeGame::to_move(self)
     }
+    #[inline]
     fn step(&mut self, actions: &[Self::Action]) -> Result<(), Self::Error> {
         snake::SnakeGame::step(self, actions)
     }
+    #[inline]
     fn outcome(&self) -> Option<Outcome> {
         snake::SnakeGame::outcome(self).copied()
     }
+    #[inline]
     fn action_code(action: Self::Action) -> u32 {
         u32::from(action.code())
     }
+    #[inline]
     fn action_from_code(code: u32) -> Option<Self::Action> {
         (code < 4).then(|| snake::Direction::from_code(code as u8))
     }

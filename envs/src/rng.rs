@@ -24,6 +24,7 @@ impl GameRng {
     }
 
     /// The next raw 32-bit word of the stream.
+    #[inline]
     pub fn next_word(&mut self) -> u32 {
         self.inner.next_u32()
     }
@@ -32,6 +33,7 @@ impl GameRng {
     /// take a word `x`, form the 64-bit product `x * n`; if its low half is below
     /// `2^32 mod n` draw again, otherwise the high half is the answer. `n == 0` returns 0
     /// without drawing.
+    #[inline]
     pub fn below(&mut self, n: u32) -> u32 {
         if n == 0 {
             return 0;

@@ -287,6 +287,35 @@ impl ResultPayload {
         keccak256(&[b"nets/transcript", &wire::encode(self)])
     }
 
+    /// The transcript hash and the header's match id, from one encoding of the payload: the
+    /// payload's encoding holds the header's as is, so it is not encoded a second time. The
+    /// same values as [`transcript_hash`](Self::transcript_hash) and
+    /// [`MatchHeader::match_id`].
+    pub fn transcript_hash_and_match_id(&self) -> (Hash32, Hash32) {
+        // About 300 bytes of header, seeds and result, and the logs' hex digits.
+        let size = self.actions.iter().fold(0usize, |size, a| {
+            size.saturating_add(a.bytes.len().saturating_mul(2))
+                .saturating_add(16)
+        });
+        let bytes = wire::encode_with_capacity(self, size.saturating_add(384));
+        let transcript = keccak256(&[b"nets/transcript", &bytes]);
+        let match_id = match self.header_encoding(&bytes) {
+            Some(header) => keccak256(&[b"nets/match-id", header]),
+            None => self.header.match_id(),
+        };
+        (transcript, match_id)
+    }
+
+    /// The header's encoding within `bytes`, the payload's encoding: a map whose first keys
+    /// are `v` and `header`. `None` if the bytes do not start that way.
+    fn header_encoding<'a>(&self, bytes: &'a [u8]) -> Option<&'a [u8]> {
+        // Map of six entries, key "v", the version (one byte below 24), key "header".
+        let v = (self.v < 24).then_some(self.v)?;
+        let rest = bytes.strip_prefix(&[0xa6, 0x61, b'v', v, 0x66])?;
+        let rest = rest.strip_prefix(b"header")?;
+        rest.get(..wire::item_len(rest)?)
+    }
+
     /// The bytes each player signs in [`Domain::MatchResult`].
     pub fn signed_bytes(&self) -> Vec<u8> {
         self.transcript_hash().0.to_vec()
@@ -355,4 +384,58 @@ pub fn log_commitment(match_id: &Hash32, actions: &PackedActions, salt: &[u8; 32
         &wire::encode(actions),
         salt,
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use nets_envs::snake::SnakeParams;
+
+    use super::*;
+
+    #[test]
+    fn one_encoding_gives_the_transcript_hash_and_the_match_id() {
+        let mut checked = 0;
+        for (i, v) in [0u8, 1, 23, 24, 200].into_iter().enumerate() {
+            for epoch in [0u64, 23, 24, 1 << 40, u64::MAX] {
+                for snakes in [1u8, 2, 4] {
+                    let header = MatchHeader {
+                        epoch,
+                        round: (i as u32) * 70_000,
+                        env: EnvSpec::Snake(SnakeParams {
+                            snakes,
+                            max_turns: 17 * u32::from(snakes),
+                            ..SnakeParams::duel(7 + snakes)
+                        }),
+                        a: PlayerId([i as u8; 32]),
+                        b: PlayerId([0xee; 32]),
+                    };
+                    let actions = PackedActions {
+                        turns: 3,
+                        bytes: vec![0x1b; usize::from(snakes) * 30],
+                    };
+                    let payload = ResultPayload {
+                        v,
+                        header: header.clone(),
+                        seed_a: [1; 32],
+                        seed_b: [2; 32],
+                        actions: vec![actions; usize::from(snakes % 2) + 1],
+                        result: Outcome::Score(epoch as u32),
+                    };
+                    assert_eq!(
+                        payload.transcript_hash_and_match_id(),
+                        (payload.transcript_hash(), header.match_id())
+                    );
+                    // Below 24 the version is one byte and the header is found in place.
+                    let bytes = wire::encode(&payload);
+                    assert_eq!(
+                        payload.header_encoding(&bytes).is_some(),
+                        v < 24,
+                        "version {v}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 75);
+    }
 }

@@ -51,10 +51,11 @@ pub struct Verified {
 
 /// Checks both signatures and replays the game; returns the verified result.
 pub fn verify(record: &OutcomeRecord) -> Result<Verified, VerifyError> {
-    // The transcript hash is both what the players signed and the record's id: hash once.
-    let id = record.id();
+    // The transcript hash is both what the players signed and the record's id: hash once,
+    // and take the match id from the same encoding of the payload.
+    let (id, match_id) = record.payload.transcript_hash_and_match_id();
     check_signatures(record, &id)?;
-    replay(record, id)
+    replay(record, id, &match_id)
 }
 
 fn check_signatures(record: &OutcomeRecord, id: &Hash32) -> Result<(), VerifyError> {
@@ -73,7 +74,7 @@ fn check_signatures(record: &OutcomeRecord, id: &Hash32) -> Result<(), VerifyErr
 }
 
 /// The replay half of [`verify`] (signatures already checked).
-fn replay(record: &OutcomeRecord, id: Hash32) -> Result<Verified, VerifyError> {
+fn replay(record: &OutcomeRecord, id: Hash32, match_id: &Hash32) -> Result<Verified, VerifyError> {
     let p = &record.payload;
     if p.v != VERSION {
         return Err(VerifyError::Version(p.v));
@@ -81,7 +82,7 @@ fn replay(record: &OutcomeRecord, id: Hash32) -> Result<Verified, VerifyError> {
     if p.header.a == p.header.b {
         return Err(VerifyError::SelfPlay);
     }
-    let seed = match_seed(&p.header.match_id(), &p.seed_a, &p.seed_b);
+    let seed = match_seed(match_id, &p.seed_a, &p.seed_b);
     let run = |actions| -> Result<(Outcome, u32), VerifyError> {
         let game = p
             .header

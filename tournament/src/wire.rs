@@ -45,13 +45,65 @@ pub enum WireError {
 
 /// The canonical encoding of `value`.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    let mut out = Vec::new();
+    encode_with_capacity(value, 0)
+}
+
+/// [`encode`] into a buffer that starts with room for `capacity` bytes, for values whose size
+/// is roughly known (it spares the buffer's growth, one copy at each doubling).
+pub(crate) fn encode_with_capacity<T: Serialize>(value: &T, capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(capacity);
     // Writing into a Vec cannot fail; a serialisation error would be a bug in a type's
     // Serialize impl, and yields an empty (never valid) message rather than a panic.
     if ciborium::into_writer(value, &mut out).is_err() {
         out.clear();
     }
     out
+}
+
+/// The length of the CBOR data item at the start of `bytes`, by its headers alone (no value is
+/// decoded); `None` if `bytes` does not start with a whole item of definite length.
+///
+/// Used to find a field's encoding within the encoding of a larger value, which holds it as is:
+/// a struct's fields are encoded in place, one after the other.
+pub(crate) fn item_len(bytes: &[u8]) -> Option<usize> {
+    let mut pos = 0usize;
+    // Items still to skip: nested arrays, maps and tags add theirs.
+    let mut pending = 1usize;
+    while pending > 0 {
+        pending = pending.checked_sub(1)?;
+        let initial = *bytes.get(pos)?;
+        pos = pos.checked_add(1)?;
+        let size = match initial & 0x1f {
+            n @ 0..=23 => u64::from(n),
+            n @ 24..=27 => {
+                // The argument follows in 1, 2, 4 or 8 bytes.
+                let width = match n {
+                    24 => 1,
+                    25 => 2,
+                    26 => 4,
+                    _ => 8,
+                };
+                let end = pos.checked_add(width)?;
+                let arg = bytes.get(pos..end)?;
+                pos = end;
+                arg.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
+            }
+            // Indefinite lengths and reserved values.
+            _ => return None,
+        };
+        let size = usize::try_from(size).ok()?;
+        match initial >> 5 {
+            // Integers, and simple values and floats (their bytes are the argument).
+            0 | 1 | 7 => {}
+            // Byte and text strings.
+            2 | 3 => pos = pos.checked_add(size)?,
+            4 => pending = pending.checked_add(size)?,
+            5 => pending = pending.checked_add(size.checked_mul(2)?)?,
+            // A tag: one item follows.
+            _ => pending = pending.checked_add(1)?,
+        }
+    }
+    (pos <= bytes.len()).then_some(pos)
 }
 
 /// Decodes the canonical encoding of a `T` of at most `limit` bytes.
@@ -139,6 +191,37 @@ mod tests {
             v.into_bytes()
                 .map_err(|_| serde::de::Error::custom("expected bytes"))
         }
+    }
+
+    #[test]
+    fn item_len_skips_exactly_one_item() {
+        let m = Msg {
+            v: 1,
+            n: 70_000,
+            data: vec![7; 300],
+        };
+        let mut bytes = encode(&m);
+        let len = bytes.len();
+        assert_eq!(item_len(&bytes), Some(len));
+        bytes.extend_from_slice(&encode(&m));
+        assert_eq!(item_len(&bytes), Some(len));
+        assert_eq!(item_len(&bytes[..len - 1]), None);
+        assert_eq!(item_len(&[]), None);
+        // Indefinite length.
+        assert_eq!(item_len(&[0x9f, 0x01, 0xff]), None);
+        // Nested arrays, a tag, a float, negative and large integers.
+        let v = ciborium::Value::Array(vec![
+            ciborium::Value::Array(vec![ciborium::Value::Integer((-500).into())]),
+            ciborium::Value::Tag(2, Box::new(ciborium::Value::Bytes(vec![1, 2]))),
+            ciborium::Value::Float(1.5),
+            ciborium::Value::Integer(u64::MAX.into()),
+            ciborium::Value::Text("x".repeat(30)),
+        ]);
+        let mut b = Vec::new();
+        ciborium::into_writer(&v, &mut b).unwrap();
+        let n = b.len();
+        b.push(0x00);
+        assert_eq!(item_len(&b), Some(n));
     }
 
     #[test]

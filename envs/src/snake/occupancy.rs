@@ -31,7 +31,7 @@ pub(super) type CellSet = [u64; WORDS];
 
 /// A cell of the board, by its index `y * width + x` (see [`Occupancy::cell`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Cell(usize);
+pub(super) struct Cell(pub(super) usize);
 
 /// The food cells and the live snake segments per cell (see the module docs).
 #[derive(Clone, PartialEq, Eq)]

@@ -220,6 +220,7 @@ impl SnakeGame {
     /// Stage 5: food spawning. Below the minimum, food is placed until the minimum is reached;
     /// otherwise one food spawns with `food_spawn_chance` percent. Each food goes to a cell
     /// drawn uniformly from the free cells (see the module docs); with no free cell, none.
+    #[inline]
     pub fn stage_spawn_food(&mut self) {
         let minimum = usize::from(self.params.minimum_food);
         let wanted = if self.food.len() < minimum {
@@ -239,82 +240,166 @@ impl SnakeGame {
     }
 
     /// Places one food on a uniformly drawn free cell; false if there is none.
+    ///
+    /// Kept out of line: most turns place no food, and the draw that decides it should not
+    /// pay for this function's registers and bitsets.
+    #[inline(never)]
     fn place_food_randomly(&mut self) -> bool {
-        let (free, count) = self.free_cells();
+        let free = self.free_cells();
+        let words = self.params.cells().div_ceil(64);
+        // Free cells per word, counted once for the draw and the search.
+        let mut ones = [0u32; WORDS];
+        let mut count = 0u32;
+        for (n, word) in ones.iter_mut().zip(&free).take(words) {
+            *n = word.count_ones();
+            count += *n;
+        }
         if count == 0 {
             return false;
         }
-        let mut k = self.rng.below(count);
-        let width = usize::from(self.params.width);
-        for (word_index, &word) in free.iter().enumerate() {
-            let ones = word.count_ones();
-            if k >= ones {
-                k -= ones;
-                continue;
-            }
-            let mut w = word;
-            for _ in 0..k {
-                w &= w - 1;
-            }
-            let cell = word_index * 64 + w.trailing_zeros() as usize;
-            let food = Point::new((cell % width) as i8, (cell / width) as i8);
-            self.food.push(food);
-            self.occupancy.add_food(food);
-            return true;
+        let k = self.rng.below(count);
+        // The word holding the free cell of rank `k`: the words before it are those whose
+        // running total of free cells is at most `k`. Counted without branching, as `k` is
+        // random and a branch on it would mispredict.
+        let (mut word_index, mut skipped, mut total) = (0usize, 0u32, 0u32);
+        for &n in ones.iter().take(words) {
+            total += n;
+            let before = u32::from(total <= k);
+            word_index += before as usize;
+            skipped += before * n;
         }
-        false
+        let Some(&word) = free.get(word_index) else {
+            return false;
+        };
+        // At most 625 cells: the index fits a `u32`, and `x`, `y` fit an `i8`.
+        let cell = word_index as u32 * 64 + select(word, k - skipped);
+        let width = u32::from(self.params.width);
+        let food = Point::new((cell % width) as i8, (cell / width) as i8);
+        self.food.push(food);
+        self.occupancy.add_food(food);
+        true
     }
 
-    /// A bitset of the cells where food may spawn (index `y * width + x`) and their count:
-    /// no food, no live snake segment, not next to a live snake's head.
-    fn free_cells(&self) -> (CellSet, u32) {
+    /// A bitset of the cells where food may spawn (index `y * width + x`): no food, no live
+    /// snake segment, not next to a live snake's head.
+    fn free_cells(&self) -> CellSet {
         let width = usize::from(self.params.width);
         let cells = self.params.cells();
+        // Only the words that hold cells of this board.
+        let words = cells.div_ceil(64);
         let mut taken = *self.occupancy.food();
         let occupied = self.occupancy.occupied();
         if let Some(occupied) = occupied {
-            for (t, o) in taken.iter_mut().zip(occupied) {
+            for (t, o) in taken.iter_mut().zip(occupied).take(words) {
                 *t |= o;
             }
         }
         let scan_bodies = occupied.is_none();
-        let mut mark = |p: Point| {
-            if self.in_bounds(p) {
-                let i = p.y as usize * width + p.x as usize;
-                if let Some(word) = taken.get_mut(i / 64) {
-                    *word |= 1 << (i % 64);
-                }
+        // Marks cell `i` if `on_board`, without branching on it (where a head is, relative
+        // to the edges, is as good as random).
+        let mark_if = |taken: &mut CellSet, i: usize, on_board: bool| {
+            let i = if on_board { i } else { 0 };
+            if let Some(word) = taken.get_mut(i / 64) {
+                *word |= u64::from(on_board) << (i % 64);
             }
         };
         for snake in self.snakes.iter().filter(|s| s.is_alive()) {
             if scan_bodies {
                 for &p in &snake.body {
-                    mark(p);
+                    if let Some(Cell(i)) = self.occupancy.cell(p) {
+                        mark_if(&mut taken, i, true);
+                    }
                 }
             }
             let head = snake.head();
-            for d in Direction::ALL {
-                mark(head.step(d));
+            if let Some(Cell(i)) = self.occupancy.cell(head) {
+                // The neighbours of a cell on the board, by index: no bounds to test but the
+                // edges the head is on.
+                let (x, y) = (head.x as u8, head.y as u8);
+                let (w, h) = (self.params.width, self.params.height);
+                mark_if(&mut taken, i.wrapping_add(width), y + 1 < h);
+                mark_if(&mut taken, i.wrapping_sub(width), y > 0);
+                mark_if(&mut taken, i.wrapping_sub(1), x > 0);
+                mark_if(&mut taken, i.wrapping_add(1), x + 1 < w);
+            } else {
+                // A head off the board (only between the stages, before eliminations): its
+                // neighbours on the board.
+                for d in Direction::ALL {
+                    if let Some(Cell(i)) = self.occupancy.cell(head.step(d)) {
+                        mark_if(&mut taken, i, true);
+                    }
+                }
             }
         }
         let mut free = [0u64; WORDS];
-        let mut count = 0;
-        for (i, (f, t)) in free.iter_mut().zip(taken).enumerate() {
+        for (i, (f, t)) in free.iter_mut().zip(taken).enumerate().take(words) {
             let lo = i * 64;
-            if lo >= cells {
-                break;
-            }
             let valid = if cells - lo >= 64 {
                 u64::MAX
             } else {
                 (1u64 << (cells - lo)) - 1
             };
             *f = !t & valid;
-            count += f.count_ones();
         }
-        (free, count)
+        free
     }
 }
+
+/// The position of the set bit of rank `k` in `word` (0 for the lowest set bit), for `k`
+/// below the number of set bits; 64 otherwise.
+///
+/// The same answer as clearing the lowest set bit `k` times and taking the trailing zeros,
+/// without a loop or a branch (the rank is random, so branches on it mispredict): the byte
+/// holding that bit is found by comparing `k` with the running totals of set bits per byte
+/// all at once, then the bit within the byte is read from a table.
+#[inline]
+fn select(word: u64, k: u32) -> u32 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Set bits per byte, then the running totals: byte `i` of `totals` counts the set bits of
+    // bytes 0 to `i` (at most 64, so no byte carries into the next).
+    let mut x = word - ((word >> 1) & 0x5555_5555_5555_5555);
+    x = (x & 0x3333_3333_3333_3333) + ((x >> 2) & 0x3333_3333_3333_3333);
+    x = (x + (x >> 4)) & 0x0f0f_0f0f_0f0f_0f0f;
+    let totals = x.wrapping_mul(ONES);
+    if u64::from(k) >= totals >> 56 {
+        return 64;
+    }
+    // The high bit of each byte says whether that byte's total is at most `k` (both below
+    // 128, so the subtraction borrows from no other byte); the bit's byte is the first whose
+    // total exceeds `k`, and the flags are set for exactly the bytes before it.
+    let at_most_k = (((u64::from(k) * ONES) | HIGH) - totals) & HIGH;
+    let byte = ((at_most_k >> 7).wrapping_mul(ONES) >> 56) as u32;
+    // The set bits of the bytes before it, and the rank within it.
+    let before = ((totals << 8) >> (8 * byte)) & 0xff;
+    let rank = k - before as u32;
+    let bits = (word >> (8 * byte)) & 0xff;
+    let within = SELECT_IN_BYTE
+        .get(bits as usize)
+        .and_then(|ranks| ranks.get(rank as usize))
+        .copied()
+        .unwrap_or(8);
+    8 * byte + u32::from(within)
+}
+
+/// For each byte value, the positions of its set bits in rank order (8 past the last).
+const SELECT_IN_BYTE: [[u8; 8]; 256] = {
+    let mut table = [[8u8; 8]; 256];
+    let mut value = 0;
+    while value < 256 {
+        let mut rank = 0;
+        let mut bit = 0;
+        while bit < 8 {
+            if value & (1 << bit) != 0 {
+                table[value][rank] = bit as u8;
+                rank += 1;
+            }
+            bit += 1;
+        }
+        value += 1;
+    }
+    table
+};
 
 /// Stage 1 for one live snake: the head steps in direction `d`, the last segment goes.
 /// Returns the new head and its cell, if it is on the board.
@@ -365,4 +450,37 @@ fn first_pass(
     });
     occupancy.remove_body(&snake.body);
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::select;
+    use crate::rng::GameRng;
+
+    /// The rank-`k` set bit by clearing the lowest set bit `k` times.
+    fn select_reference(word: u64, k: u32) -> u32 {
+        let mut w = word;
+        for _ in 0..k {
+            w &= w.wrapping_sub(1);
+        }
+        w.trailing_zeros()
+    }
+
+    #[test]
+    fn select_finds_the_set_bit_of_each_rank() {
+        let mut rng = GameRng::from_seed([9; 32]);
+        let mut words = vec![0, 1, 1 << 63, u64::MAX, 0x8000_0000_0000_0001, 0xff00];
+        for _ in 0..2_000 {
+            let word = u64::from(rng.next_word()) << 32 | u64::from(rng.next_word());
+            // Sparse and dense words as well as even ones.
+            let other = u64::from(rng.next_word()) << 32 | u64::from(rng.next_word());
+            words.extend([word, word & other, word | other]);
+        }
+        for word in words {
+            for k in 0..word.count_ones() {
+                assert_eq!(select(word, k), select_reference(word, k), "{word:#x} {k}");
+            }
+            assert_eq!(select(word, word.count_ones()), 64);
+        }
+    }
 }
