@@ -7,6 +7,7 @@ use nets_envs::snake::SnakeParams;
 use nets_node::config::Config;
 use nets_node::daemon::{FetchRequest, FetchResponse, Frame};
 use nets_node::item::Item;
+use nets_node::settler::AttestationMsg;
 use nets_node::store::Store;
 use nets_tournament::identity::Keypair;
 use nets_tournament::messages::{MatchHeader, OutcomeRecord};
@@ -81,7 +82,23 @@ proptest! {
         let _ = wire::decode::<Frame>(&bytes, 8192);
         let _ = wire::decode::<FetchRequest>(&bytes, 4096);
         let _ = wire::decode::<FetchResponse>(&bytes, 1 << 20);
+        let _ = AttestationMsg::from_bytes(&bytes).map(|m| m.check());
         let _ = Config::parse(&String::from_utf8_lossy(&bytes), "fuzz.toml");
+    }
+}
+
+/// Opens a sled database directly. sled's flusher thread lets go of the directory's lock a
+/// moment after the last handle is dropped, so a busy machine may need a few tries.
+fn open_raw(path: &std::path::Path) -> sled::Db {
+    let start = std::time::Instant::now();
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(_) if start.elapsed() < std::time::Duration::from_secs(10) => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("cannot open {}: {e}", path.display()),
+        }
     }
 }
 
@@ -95,16 +112,23 @@ fn a_store_from_another_schema_is_refused_and_left_alone() {
         assert!(store.put_item(&item, &item.to_bytes()).unwrap());
     }
     {
-        let db = sled::open(&path).unwrap();
+        let db = open_raw(&path);
         db.open_tree("meta")
             .unwrap()
             .insert("schema", &99u32.to_be_bytes())
             .unwrap();
         db.flush().unwrap();
     }
-    let err = Store::open(&path).unwrap_err();
+    let start = std::time::Instant::now();
+    let err = loop {
+        let err = Store::open(&path).unwrap_err();
+        if !err.to_string().contains("lock") || start.elapsed().as_secs() > 10 {
+            break err;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     assert!(err.to_string().contains("99"), "{err}");
     // The data is still there for a build that reads that schema.
-    let db = sled::open(&path).unwrap();
+    let db = open_raw(&path);
     assert_eq!(db.open_tree("items").unwrap().len(), 1);
 }

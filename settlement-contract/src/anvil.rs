@@ -71,32 +71,38 @@ impl Anvil {
     /// version the contract is compiled for and the embedded chain runs), and waits until it
     /// accepts connections.
     pub fn spawn(chain_id: u64) -> Result<Self, Error> {
-        let binary = anvil_binary()?;
         let mut last = String::new();
         // The free port is found by binding port 0 and letting go; another process may take
         // it in between, hence a few attempts.
         for _ in 0..3 {
-            let port = free_port()?;
-            let child = Command::new(&binary)
-                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-                .args(["--chain-id", &chain_id.to_string()])
-                .args(["--hardfork", "cancun", "--accounts", "1", "--silent"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .map_err(|e| Error::Anvil(format!("cannot start {}: {e}", binary.display())))?;
-            let mut anvil = Self {
-                child,
-                port,
-                chain_id,
-            };
-            match anvil.wait_ready() {
-                Ok(()) => return Ok(anvil),
+            match Self::spawn_on(chain_id, free_port()?) {
+                Ok(anvil) => return Ok(anvil),
                 Err(e) => last = e.to_string(),
             }
         }
         Err(Error::Anvil(format!("did not start: {last}")))
+    }
+
+    /// Starts anvil with `chain_id` on `port` (one a node was told about before the chain
+    /// was up), and waits until it accepts connections.
+    pub fn spawn_on(chain_id: u64, port: u16) -> Result<Self, Error> {
+        let binary = anvil_binary()?;
+        let child = Command::new(&binary)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--chain-id", &chain_id.to_string()])
+            .args(["--hardfork", "cancun", "--accounts", "1", "--silent"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| Error::Anvil(format!("cannot start {}: {e}", binary.display())))?;
+        let mut anvil = Self {
+            child,
+            port,
+            chain_id,
+        };
+        anvil.wait_ready()?;
+        Ok(anvil)
     }
 
     /// The JSON-RPC endpoint.
@@ -135,7 +141,8 @@ impl Drop for Anvil {
     }
 }
 
-fn free_port() -> Result<u16, Error> {
+/// A local TCP port that was free a moment ago.
+pub fn free_port() -> Result<u16, Error> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .map_err(|e| Error::Anvil(format!("no free local port: {e}")))?;
     listener
