@@ -317,12 +317,15 @@ async fn claim(args: &ClaimArgs) -> Result<()> {
         account,
         summaries,
     };
-    match settle::claim(&mut settlement, &node).await? {
-        Some(c) => println!(
+    match settle::claim(&mut settlement, &node).await {
+        Ok(Some(c)) => println!(
             "claimed {} wei (cumulative {}), gas {}",
             c.amount, c.cumulative, c.gas
         ),
-        None => println!("nothing to claim: everything owed is claimed already"),
+        Ok(None) => println!("nothing to claim: everything owed is claimed already"),
+        // Owed nothing is an answer, not a failure.
+        Err(e @ settle::SettleError::NotInTable { .. }) => println!("nothing to claim: {e}"),
+        Err(e) => return Err(e.into()),
     }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! The JSON-RPC chain: any EVM endpoint (anvil, a testnet, an L2) through alloy, over http.
+//! The JSON-RPC chain: any EVM endpoint (anvil, a testnet, an L2) through alloy, over http or
+//! https (rustls).
 //!
 //! Connecting checks that the endpoint answers and serves the configured chain id. Every
 //! transaction is first estimated (which runs it: a revert comes back as the contract's

@@ -213,6 +213,15 @@ async fn bad_inputs_give_clear_errors() -> Result<(), Error> {
     })
     .await;
     assert!(matches!(not_a_url, Err(Error::Unreachable { .. })));
+    // https is spoken (rustls): against anvil's plain-http port the TLS handshake fails,
+    // rather than the URL's scheme being refused.
+    let tls = RpcChain::connect(&RpcConfig {
+        url: anvil.url().replace("http://", "https://"),
+        chain_id: 31337,
+    })
+    .await;
+    let message = format!("{:?}", tls.unwrap_err());
+    assert!(!message.to_lowercase().contains("scheme"), "{message}");
 
     // An unfunded key: it can pay neither a stake nor the gas of a call without value.
     let (mut s, nodes) = world(connect(&anvil).await, params(), 1, 1, ETHER).await?;
