@@ -221,6 +221,10 @@ pub struct NodeHandle {
     pub task: tokio::task::JoinHandle<Result<()>>,
 }
 
+/// Epochs closed before this long after a start go to the settler only then: the node signs
+/// an epoch's roots once (signing other roots later would be equivocation), so it first
+/// fetches what it missed while it was down.
+const SETTLE_AFTER_MS: u64 = 10_000;
 /// How long a finished match is kept for late messages and claims.
 const LINGER_MS: u64 = 15_000;
 /// Frames queued to a match stream.
@@ -490,6 +494,7 @@ impl Node {
         }
         self.schedule_rounds(now, epoch);
         self.close_epochs(now, epoch);
+        self.settle_after_catch_up(now);
         if now.saturating_sub(self.last_status) >= 500 {
             self.last_status = now;
             self.publish_status(epoch);
@@ -780,8 +785,8 @@ impl Node {
             for (i, league) in self.leagues.clone().into_iter().enumerate() {
                 match rankings::summaries(&self.store, &league, closed_before) {
                     Ok(summaries) => {
-                        // The contract settles the first league.
-                        if i == 0 {
+                        // The contract settles the first league, once the node caught up.
+                        if i == 0 && now.saturating_sub(self.started) >= SETTLE_AFTER_MS {
                             self.hand_to_settler(&summaries);
                         }
                         if let Some(last) = summaries.last() {
@@ -805,7 +810,25 @@ impl Node {
         }
     }
 
-    /// Hands the summaries of epochs not handed over yet to the settler.
+    /// Hands the epochs that closed while the node was catching up after its start to the
+    /// settler, once the catch-up had its time.
+    fn settle_after_catch_up(&mut self, now: u64) {
+        if self.settle_tx.is_none()
+            || self.settle_sent >= self.closed_before
+            || now.saturating_sub(self.started) < SETTLE_AFTER_MS
+        {
+            return;
+        }
+        let Some(league) = self.leagues.first().cloned() else {
+            return;
+        };
+        match rankings::summaries(&self.store, &league, self.closed_before) {
+            Ok(summaries) => self.hand_to_settler(&summaries),
+            Err(e) => tracing::error!("rankings: {e}"),
+        }
+    }
+
+    /// Hands the summaries of closed epochs not handed over yet to the settler.
     fn hand_to_settler(&mut self, summaries: &[nets_tournament::epoch::EpochSummary]) {
         let Some(tx) = &self.settle_tx else { return };
         let new: Vec<_> = summaries
@@ -813,13 +836,12 @@ impl Node {
             .filter(|s| s.epoch >= self.settle_sent)
             .cloned()
             .collect();
-        if let Some(last) = new.last() {
-            self.settle_sent = last.epoch.saturating_add(1);
-        }
         if !new.is_empty() && tx.try_send(SettleIn::Closed(new)).is_err() {
-            tracing::warn!("the settler is not keeping up; it will get the next close");
-            self.settle_sent = 0;
+            // Left for `settle_after_catch_up` to hand over again.
+            tracing::warn!("the settler is not keeping up");
+            return;
         }
+        self.settle_sent = self.closed_before;
     }
 
     /// Gossips an attestation the settler made.

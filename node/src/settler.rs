@@ -499,15 +499,25 @@ impl Settler {
             account = %self.node.account.address(),
             "settling"
         );
-        self.settlement = Some(settlement);
-        // Attestations kept from an earlier run.
+        // Attestations kept from an earlier run; among them our own, which stand: signing other
+        // roots for an epoch already signed would be equivocation.
         if let Ok(kept) = self.store.attestations(0) {
+            let chain_id = settlement.chain().chain_id();
+            let me = self.node.account.address();
             for bytes in kept {
-                if let Ok(msg) = AttestationMsg::from_bytes(&bytes) {
-                    self.pending.push(msg);
+                let Ok(msg) = AttestationMsg::from_bytes(&bytes) else {
+                    continue;
+                };
+                if msg.chain_id == chain_id && msg.contract() == settlement.address() {
+                    let signed = msg.signed();
+                    if signed.signer == me {
+                        self.ours.entry(signed.roots.epoch).or_insert(signed);
+                    }
                 }
+                self.pending.push(msg);
             }
         }
+        self.settlement = Some(settlement);
         Ok(())
     }
 
@@ -1172,6 +1182,47 @@ mod tests {
         // The honest two thirds still anchored the epoch, without the equivocator.
         assert_eq!(attested(&events), vec![(0, 2)]);
         assert_eq!(s.status().await.unwrap().finalised_epoch, Some(0));
+    }
+
+    #[tokio::test]
+    async fn a_restarted_node_keeps_the_roots_it_signed() {
+        let ids = ids(3);
+        let mut net = network(3, 0).await;
+        let table = summary(0, 7, &ids, &[]);
+        for i in 0..3 {
+            net.close(i, vec![table.clone()]);
+        }
+        net.round().await;
+        // Node 2 restarts and computes other roots for epoch 0 (it caught up on more items).
+        let store = net.settlers[2].store.clone();
+        let identity = key(2);
+        let config = SettlerConfig {
+            source: ChainSource::Shared(net.chain.clone()),
+            contract: Some(net.contract),
+            account: AccountKey::derive_from_identity(&identity),
+            identity,
+            options: SettleOptions::default(),
+            follow_clock: true,
+            turn_ms: 1_000,
+        };
+        net.settlers[2] = Settler::new(config, store, None);
+        net.close(2, vec![summary(0, 9, &ids, &[])]);
+        for _ in 0..8 {
+            for r in net.round().await {
+                r.expect("passes succeed");
+            }
+        }
+        // It signed nothing new: nobody equivocated, all three signatures anchored the epoch.
+        let events = net.events();
+        assert!(
+            !events
+                .iter()
+                .any(|(_, e)| matches!(e, SettleEvent::Slashed { .. }))
+        );
+        assert_eq!(attested(&events), vec![(0, 3)]);
+        let status = net.settlement().await.status().await.unwrap();
+        assert_eq!(status.finalised_epoch, Some(0));
+        assert_eq!(status.outcomes_root, Hash32([7; 32]));
     }
 
     #[test]

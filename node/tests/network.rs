@@ -135,6 +135,9 @@ fn a_node_killed_mid_match_forfeits_and_catches_up_after_restart() {
         }
         sleep(Duration::from_millis(100));
     };
+    // Its own embedded chain: the contract it deployed on its first start.
+    let contract = status(&victim)["settlement"]["contract"].clone();
+    assert!(contract.is_string(), "{}", status(&victim));
     victim.child.take().unwrap().kill().unwrap();
     let player = status(&honest[0])["leagues"][0]["entrants"]
         .as_array()
@@ -179,6 +182,18 @@ fn a_node_killed_mid_match_forfeits_and_catches_up_after_restart() {
         get(&victim, &format!("/rankings?format=csv&epoch={epoch}")),
         csvs[0]
     );
+    // Its chain came back with it: same contract, stake still bonded.
+    let start = Instant::now();
+    loop {
+        let s = status(&victim)["settlement"].clone();
+        if s["joined"] == true {
+            assert_eq!(s["contract"], contract, "{s}");
+            assert!(s["last_error"].is_null(), "{s}");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{s}");
+        sleep(Duration::from_millis(250));
+    }
     stop(&mut victim);
     for n in &mut honest {
         stop(n);
