@@ -187,9 +187,12 @@ impl EpochLedger {
 
     /// Records an answer to a known claim: the claim is void.
     pub fn add_answer(&mut self, answer: &MatchMessage) -> Result<Added, LedgerError> {
+        // Only a claim of the answer's own match can be answered (the conversation refuses
+        // other matches' messages); the cheap test first, the signatures only for those.
         let hit: Vec<Hash32> = self
             .claims
             .iter()
+            .filter(|(_, c)| c.header.match_id() == answer.match_id)
             .filter(|(_, c)| answers_claim(c, answer))
             .map(|(k, _)| *k)
             .collect();
