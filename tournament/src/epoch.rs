@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use nets_envs::Outcome;
 
+use crate::conversation::Conversation;
 use crate::economics::{EconomicsError, Payout, RewardTable, Standing, split_pot};
 use crate::evidence::{Evidence, verify_evidence};
 use crate::hash::{Hash32, keccak256};
@@ -23,7 +24,7 @@ use crate::identity::PlayerId;
 use crate::merkle::{MerkleTree, leaf_hash};
 use crate::messages::{MatchMessage, OutcomeRecord};
 use crate::rating::{GameResult, Glicko2Params, Ratings, Score, rate_period};
-use crate::timeout::{TimeoutClaim, answers_claim, check_claim};
+use crate::timeout::{TimeoutClaim, answers_checked_claim, check_claim_conversation};
 use crate::verify::{VerifyError, verify};
 
 /// Epoch timing: epoch `n` covers `[genesis + n * length, genesis + (n + 1) * length)`.
@@ -92,6 +93,8 @@ pub struct EpochLedger {
     by_match: BTreeMap<Hash32, Hash32>,
     disputed: BTreeSet<Hash32>,
     claims: BTreeMap<Hash32, TimeoutClaim>,
+    /// Each claim's accused and conversation, checked once when the claim was added.
+    checked: BTreeMap<Hash32, (PlayerId, Conversation)>,
     answered: BTreeSet<Hash32>,
     convicted: BTreeMap<PlayerId, Hash32>,
     evidence: BTreeMap<Hash32, Evidence>,
@@ -177,23 +180,27 @@ impl EpochLedger {
                 got: claim.header.epoch,
             });
         }
-        check_claim(&claim).map_err(|e| LedgerError::Rejected(e.to_string()))?;
         let key = keccak256(&[&claim.to_bytes()]);
-        if self.claims.insert(key, claim).is_some() {
+        if self.claims.contains_key(&key) {
             return Ok(Added::Duplicate);
         }
+        let checked =
+            check_claim_conversation(&claim).map_err(|e| LedgerError::Rejected(e.to_string()))?;
+        self.checked.insert(key, checked);
+        self.claims.insert(key, claim);
         Ok(Added::New)
     }
 
     /// Records an answer to a known claim: the claim is void.
     pub fn add_answer(&mut self, answer: &MatchMessage) -> Result<Added, LedgerError> {
         // Only a claim of the answer's own match can be answered (the conversation refuses
-        // other matches' messages); the cheap test first, the signatures only for those.
+        // other matches' messages), and the claims were checked when added: one signature
+        // to verify per candidate claim.
         let hit: Vec<Hash32> = self
-            .claims
+            .checked
             .iter()
-            .filter(|(_, c)| c.header.match_id() == answer.match_id)
-            .filter(|(_, c)| answers_claim(c, answer))
+            .filter(|(_, (_, conv))| conv.match_id() == answer.match_id)
+            .filter(|(_, (accused, conv))| answers_checked_claim(accused, conv, answer))
             .map(|(k, _)| *k)
             .collect();
         if hit.is_empty() {
@@ -268,10 +275,11 @@ impl EpochLedger {
             {
                 continue;
             }
-            if let Ok(accused) = check_claim(claim) {
+            // Checked when added.
+            if let Some((accused, _)) = self.checked.get(key) {
                 open.entry(match_id)
                     .or_default()
-                    .push((key, claim, accused));
+                    .push((key, claim, *accused));
             }
         }
         for (match_id, claims) in open {

@@ -105,6 +105,15 @@ impl TimeoutClaim {
 
 /// Checks a claim; returns the accused (the player whose message is due).
 pub fn check_claim(claim: &TimeoutClaim) -> Result<PlayerId, ClaimError> {
+    check_claim_conversation(claim).map(|(accused, _)| accused)
+}
+
+/// [`check_claim`], also returning the claim's conversation as rebuilt from its evidence, so
+/// that answers can be tried against it without verifying the evidence again
+/// ([`answers_checked_claim`]).
+pub fn check_claim_conversation(
+    claim: &TimeoutClaim,
+) -> Result<(PlayerId, Conversation), ClaimError> {
     let seat = claim
         .header
         .seat_of(&claim.claimant)
@@ -121,9 +130,19 @@ pub fn check_claim(claim: &TimeoutClaim) -> Result<PlayerId, ClaimError> {
         .map_err(|e| ClaimError::Signature(e.to_string()))?;
     let conv = claim.rebuild()?;
     match conv.next_sender() {
-        Some(next) if next == seat.other() => Ok(claim.header.player(next)),
+        Some(next) if next == seat.other() => Ok((claim.header.player(next), conv)),
         _ => Err(ClaimError::ClaimantsTurn),
     }
+}
+
+/// Whether `answer` is `accused`'s valid next message after `conv`, a claim's conversation
+/// checked by [`check_claim_conversation`]: one signature to verify.
+pub fn answers_checked_claim(
+    accused: &PlayerId,
+    conv: &Conversation,
+    answer: &MatchMessage,
+) -> bool {
+    answer.sender == *accused && conv.clone().push(answer.clone()).is_ok()
 }
 
 /// Whether `answer` is the accused's valid next message after the claim's evidence.
