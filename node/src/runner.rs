@@ -145,6 +145,7 @@ pub fn settler_config(
         .and_then(|l| l.entry_fee(&FeeSchedule::default()))
         .unwrap_or(0);
     let defaults = Parameters::default();
+    let stake = cfg.stake_wei()?;
     let options = SettleOptions {
         params: Parameters {
             challenge_window: cfg.challenge_window_s,
@@ -153,10 +154,9 @@ pub fn settler_config(
                 .max(cfg.challenge_window_s.saturating_add(1)),
             ..defaults
         },
-        stake: cfg.stake_wei()?,
-        funding: cfg
-            .faucet
-            .then(|| cfg.stake_wei().unwrap_or(0).saturating_add(10u128.pow(20))),
+        stake,
+        // The stake and 100 ether for gas and entry fees.
+        funding: cfg.faucet.then(|| stake.saturating_add(10u128.pow(20))),
         entry_fee,
     };
     Ok(Some(SettlerConfig {

@@ -356,6 +356,11 @@ pub struct Settler {
     /// Our attestations to gossip.
     outbox: Vec<Vec<u8>>,
     claimed: u128,
+    /// The finalised epoch this node last claimed under (nothing more to claim until the
+    /// next finalisation).
+    claimed_under: Option<u64>,
+    /// The contract's quorum, in basis points, once read.
+    quorum_bps: Option<u16>,
     finalised_epoch: Option<u64>,
     /// What the last pass waited for, if anything.
     waiting: Option<String>,
@@ -399,6 +404,8 @@ impl Settler {
             reported: BTreeSet::new(),
             outbox: Vec::new(),
             claimed: 0,
+            claimed_under: None,
+            quorum_bps: None,
             finalised_epoch: None,
             waiting: None,
         }
@@ -580,19 +587,22 @@ impl Settler {
             .collect();
         let mut funds = status.reward_funds;
         for epoch in &open {
-            let before = self.store.deposit(*epoch).ok().flatten();
-            self.deposit(s, *epoch, funds).await?;
-            if before.is_none() {
-                funds =
-                    funds.saturating_add(self.store.deposit(*epoch).ok().flatten().unwrap_or(0));
-            }
+            let deposited = self.deposit(s, *epoch, funds).await?;
+            funds = funds.saturating_add(deposited);
             self.sign(s, *epoch)?;
         }
         self.report_equivocators(s).await?;
-        let quorum_bps = s
-            .read(&NetsSettlement::quorumBpsCall {})
-            .await
-            .map_err(at("reading the quorum"))?;
+        // An immutable of the contract: read once.
+        let quorum_bps = match self.quorum_bps {
+            Some(q) => q,
+            None => {
+                let q = s
+                    .read(&NetsSettlement::quorumBpsCall {})
+                    .await
+                    .map_err(at("reading the quorum"))?;
+                *self.quorum_bps.insert(q)
+            }
+        };
         for epoch in open {
             self.anchor(s, epoch, now_ms, status.total_stake, quorum_bps)
                 .await?;
@@ -619,16 +629,17 @@ impl Settler {
 
     /// Deposits the entry fee for `epoch` if this node played in it and has not yet. On a
     /// chain of its own the node is the only depositor, so it pays whatever the epoch's
-    /// reward table needs beyond the funds: every entrant's fee.
+    /// reward table needs beyond the funds: every entrant's fee. Returns what it deposited
+    /// now.
     async fn deposit(
         &mut self,
         s: &mut Settlement<AnyChain>,
         epoch: u64,
         funds: u128,
-    ) -> Result<(), SettleError> {
+    ) -> Result<u128, SettleError> {
         let me = self.node.identity.id();
         let Some(summary) = self.summaries.get(&epoch) else {
-            return Ok(());
+            return Ok(0);
         };
         let played = summary.standings.contains_key(&me);
         let fee = if self.private_chain() {
@@ -639,7 +650,7 @@ impl Settler {
             0
         };
         if fee == 0 || self.store.deposit(epoch).ok().flatten().is_some() {
-            return Ok(());
+            return Ok(0);
         }
         let receipt = s
             .deposit(&self.node.account, &me, fee)
@@ -653,7 +664,7 @@ impl Settler {
             amount: fee,
             gas: receipt.gas_used,
         });
-        Ok(())
+        Ok(fee)
     }
 
     /// Signs our roots of `epoch` once, keeps the signature and queues it for gossip.
@@ -855,6 +866,9 @@ impl Settler {
         let Some(epoch) = status.finalised_epoch else {
             return Ok(());
         };
+        if self.claimed_under == Some(epoch) {
+            return Ok(());
+        }
         let Some(summary) = self.summaries.get(&epoch) else {
             return Ok(());
         };
@@ -874,6 +888,7 @@ impl Settler {
             .claimed(&self.node.identity.id())
             .await
             .map_err(at("reading what this node claimed"))?;
+        self.claimed_under = Some(epoch);
         Ok(())
     }
 }

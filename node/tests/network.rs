@@ -8,31 +8,29 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::{NETSD, Node, Schedule, get, init, now_ms, spawn, status, stop, wait_until};
+use common::{Node, Schedule, get, init, netsd_ok, now_ms, spawn, status, stop, wait_until};
 
 fn items(node: &Node, epoch: u64) -> BTreeSet<String> {
     serde_json::from_str(&get(node, &format!("/epochs/{epoch}/items"))).unwrap()
 }
 
 fn export(dir: &Path, epoch: u64) -> String {
-    let out = Command::new(NETSD)
-        .args(["rankings", "export", "--format", "csv", "--epoch"])
-        .arg(epoch.to_string())
-        .arg("--data-dir")
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let epoch = epoch.to_string();
+    netsd_ok([
+        OsStr::new("rankings"),
+        OsStr::new("export"),
+        OsStr::new("--format"),
+        OsStr::new("csv"),
+        OsStr::new("--epoch"),
+        OsStr::new(&epoch),
+        OsStr::new("--data-dir"),
+        dir.as_os_str(),
+    ])
 }
 
 #[test]

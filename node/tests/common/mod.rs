@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
@@ -52,19 +53,30 @@ impl Drop for Node {
     }
 }
 
-/// Creates a data dir whose config has `schedule`, `agent`, loopback addresses, and `extra`
-/// (more TOML sections) appended.
-pub(crate) fn init(dir: &Path, schedule: &Schedule, agent: &str, extra: &str) {
-    let out = Command::new(NETSD)
-        .args(["init", "--data-dir"])
-        .arg(dir)
-        .output()
-        .unwrap();
+/// Runs `netsd` with `args` and returns its standard output; fails the test with its
+/// standard error if it does not succeed.
+pub(crate) fn netsd_ok<I, S>(args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let out = Command::new(NETSD).args(args).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Creates a data dir whose config has `schedule`, `agent`, loopback addresses, and `extra`
+/// (more TOML sections) appended.
+pub(crate) fn init(dir: &Path, schedule: &Schedule, agent: &str, extra: &str) {
+    netsd_ok([
+        OsStr::new("init"),
+        OsStr::new("--data-dir"),
+        dir.as_os_str(),
+    ]);
     let config = format!(
         "{}\n[network]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\n\n[play]\nagent = {agent:?}\nmax_matches = 2\n\n[api]\nlisten = \"127.0.0.1:0\"\n\n{extra}",
         schedule.toml()
