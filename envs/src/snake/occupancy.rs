@@ -139,9 +139,14 @@ impl Occupancy {
 
     /// Records that `p` holds no more food: all of the food on it was eaten.
     pub(super) fn remove_food(&mut self, p: Point) {
-        if let Some(Cell(i)) = self.cell(p)
-            && let Some(word) = self.food.get_mut(i / 64)
-        {
+        if let Some(cell) = self.cell(p) {
+            self.remove_food_at(cell);
+        }
+    }
+
+    /// Records that `cell` holds no more food: all of the food on it was eaten.
+    pub(super) fn remove_food_at(&mut self, Cell(i): Cell) {
+        if let Some(word) = self.food.get_mut(i / 64) {
             *word &= !(1 << (i % 64));
         }
     }

@@ -92,9 +92,15 @@ impl SnakeGame {
         let turn = self.turn.saturating_add(1);
         let max_health = self.params.max_health;
         let mut heads: Heads = [None; MAX_SNAKES as usize];
-        let mut meals: [Option<Point>; MAX_SNAKES as usize] = [None; MAX_SNAKES as usize];
-        let mut ate = false;
-        for (i, (snake, &d)) in self.snakes.iter_mut().zip(moves).enumerate() {
+        // Bit `i`: snake `i` ate the food on its head's cell this turn.
+        let mut ate = 0u8;
+        for (i, ((snake, &d), slot)) in self
+            .snakes
+            .iter_mut()
+            .zip(moves)
+            .zip(&mut heads)
+            .enumerate()
+        {
             if !snake.is_alive() {
                 continue;
             }
@@ -106,24 +112,38 @@ impl SnakeGame {
                 for _ in self.food.iter().filter(|&&f| f == head) {
                     eat(snake, max_health, &mut self.occupancy);
                 }
-                if let Some(meal) = meals.get_mut(i) {
-                    *meal = Some(head);
-                }
-                ate = true;
+                ate |= 1 << i;
             }
-            // Stage 4, first pass.
-            let live = first_pass(snake, cell, turn, &mut self.occupancy);
-            if let Some(slot) = heads.get_mut(i) {
-                *slot = live;
-            }
+            // Stage 4, first pass. A snake that ate keeps its head's cell: it has full health
+            // and its head is on the board.
+            *slot = first_pass(snake, cell, turn, &mut self.occupancy);
         }
-        if ate {
-            self.food.retain(|&f| !meals.contains(&Some(f)));
-            for meal in meals.into_iter().flatten() {
-                self.occupancy.remove_food(meal);
-            }
+        if ate != 0 {
+            self.remove_eaten_food(&heads, ate);
         }
         self.second_pass(&heads, turn);
+    }
+
+    /// Takes the food off the head cells of the snakes in `ate` (bit `i`: snake `i`), all of
+    /// the food on each, keeping the order of the rest.
+    #[cold]
+    fn remove_eaten_food(&mut self, heads: &Heads, ate: u8) {
+        let mut meals = [Point::new(-1, -1); MAX_SNAKES as usize];
+        let mut n = 0;
+        for (i, (head, snake)) in heads.iter().zip(&self.snakes).enumerate() {
+            if ate & (1 << i) != 0
+                && let Some(cell) = *head
+                && let Some(meal) = meals.get_mut(n)
+            {
+                self.occupancy.remove_food_at(cell);
+                *meal = snake.head();
+                n += 1;
+            }
+        }
+        match meals.get(..n).unwrap_or(&[]) {
+            [meal] => self.food.retain(|f| f != meal),
+            meals => self.food.retain(|f| !meals.contains(f)),
+        }
     }
 
     /// The second pass of stage 4 for the snakes whose heads are in `heads`.
