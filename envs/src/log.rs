@@ -274,7 +274,10 @@ pub fn replay_actions<E: Env>(
     })?;
     let mut moves = vec![idle; players];
     // The codes are read in log order with a running bit position (the log's length was
-    // checked above); a code within one byte, always so when `bits` divides 8, is one shift.
+    // checked above). When `bits` divides 8, as for every environment here, no code straddles
+    // two bytes and each is one shift; otherwise a code within one byte still is.
+    let whole_bytes = 8u32.checked_rem(bits) == Some(0);
+    let mask = (1u32 << bits) - 1;
     let mut at = 0usize;
     for turn in 0..actions.turns {
         let to_move = game.to_move();
@@ -285,22 +288,25 @@ pub fn replay_actions<E: Env>(
             });
         }
         for (player, slot) in moves.iter_mut().enumerate() {
-            let code = if at % 8 + bits as usize <= 8 {
+            let code = if whole_bytes || at % 8 + bits as usize <= 8 {
                 let byte = actions.bytes.get(at / 8).copied().unwrap_or(0);
-                u32::from(byte >> (at % 8)) & ((1u32 << bits) - 1)
+                u32::from(byte >> (at % 8)) & mask
             } else {
                 actions.code(turn, player, players, bits)
             };
             at += bits as usize;
-            let moving = match to_move {
-                ToMove::Simultaneous(set) => set.contains(player),
-                ToMove::One(q) => q == player,
-                ToMove::Over => false,
-            };
-            if !moving && code != 0 {
-                return Err(ReplayError::NonCanonical(format!(
-                    "turn {turn}: player {player} is not to move but has code {code}"
-                )));
+            // Code 0 suits every player; only another code needs its player to be moving.
+            if code != 0 {
+                let moving = match to_move {
+                    ToMove::Simultaneous(set) => set.contains(player),
+                    ToMove::One(q) => q == player,
+                    ToMove::Over => false,
+                };
+                if !moving {
+                    return Err(ReplayError::NonCanonical(format!(
+                        "turn {turn}: player {player} is not to move but has code {code}"
+                    )));
+                }
             }
             *slot = E::action_from_code(code).ok_or(ReplayError::BadCode { turn, player, code })?;
         }
