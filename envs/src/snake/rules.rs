@@ -92,15 +92,8 @@ impl SnakeGame {
         let turn = self.turn.saturating_add(1);
         let max_health = self.params.max_health;
         let mut heads: Heads = [None; MAX_SNAKES as usize];
-        // Bit `i`: snake `i` ate the food on its head's cell this turn.
-        let mut ate = 0u8;
-        for (i, ((snake, &d), slot)) in self
-            .snakes
-            .iter_mut()
-            .zip(moves)
-            .zip(&mut heads)
-            .enumerate()
-        {
+        let mut ate = false;
+        for ((snake, &d), slot) in self.snakes.iter_mut().zip(moves).zip(&mut heads) {
             if !snake.is_alive() {
                 continue;
             }
@@ -112,33 +105,36 @@ impl SnakeGame {
                 for _ in self.food.iter().filter(|&&f| f == head) {
                     eat(snake, max_health, &mut self.occupancy);
                 }
-                ate |= 1 << i;
+                ate = true;
             }
-            // Stage 4, first pass. A snake that ate keeps its head's cell: it has full health
-            // and its head is on the board.
+            // Stage 4, first pass.
             *slot = first_pass(snake, cell, turn, &mut self.occupancy);
         }
-        if ate != 0 {
-            self.remove_eaten_food(&heads, ate);
+        if ate {
+            self.remove_eaten_food(&heads);
         }
         self.second_pass(&heads, turn);
     }
 
-    /// Takes the food off the head cells of the snakes in `ate` (bit `i`: snake `i`), all of
-    /// the food on each, keeping the order of the rest.
+    /// Takes the food off the cells where heads are after stage 3, all of the food on each,
+    /// keeping the order of the rest: the meals of the turn. (A snake that ate keeps its head
+    /// through the first pass of stage 4, with full health and its head on the board; food
+    /// under the other heads would have been eaten.)
     #[cold]
-    fn remove_eaten_food(&mut self, heads: &Heads, ate: u8) {
+    fn remove_eaten_food(&mut self, heads: &Heads) {
         let mut meals = [Point::new(-1, -1); MAX_SNAKES as usize];
         let mut n = 0;
-        for (i, (head, snake)) in heads.iter().zip(&self.snakes).enumerate() {
-            if ate & (1 << i) != 0
-                && let Some(cell) = *head
+        for (head, snake) in heads.iter().zip(&self.snakes) {
+            if let Some(cell) = *head
+                && self.occupancy.has_food(cell)
                 && let Some(meal) = meals.get_mut(n)
             {
-                self.occupancy.remove_food_at(cell);
                 *meal = snake.head();
                 n += 1;
             }
+        }
+        for meal in meals.get(..n).unwrap_or(&[]) {
+            self.occupancy.remove_food(*meal);
         }
         match meals.get(..n).unwrap_or(&[]) {
             [meal] => self.food.retain(|f| f != meal),
