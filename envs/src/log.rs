@@ -328,11 +328,38 @@ mod hex_bytes {
     use serde::ser::Error as _;
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
+    /// The two lowercase hex digits of each byte value.
+    const DIGITS: [[u8; 2]; 256] = {
+        let hex = b"0123456789abcdef";
+        let mut table = [[0u8; 2]; 256];
+        let mut value = 0;
+        while value < 256 {
+            table[value] = [hex[value >> 4], hex[value & 0xf]];
+            value += 1;
+        }
+        table
+    };
+
+    /// Logs up to this many bytes are written out on the stack (a duel of 500 turns takes
+    /// 250 bytes).
+    const ON_STACK: usize = 256;
+
     pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        // The digits are written into one buffer (what `hex::encode` builds char by char).
-        let mut text = vec![0u8; bytes.len() * 2];
-        hex::encode_to_slice(bytes, &mut text).map_err(S::Error::custom)?;
-        s.serialize_str(std::str::from_utf8(&text).map_err(S::Error::custom)?)
+        // Lowercase digits, as `hex::encode` writes them, two per byte from one table
+        // lookup, into one buffer: on the stack for the usual log.
+        let mut stack = [0u8; 2 * ON_STACK];
+        let mut heap = Vec::new();
+        let text = match stack.get_mut(..2 * bytes.len()) {
+            Some(text) => text,
+            None => {
+                heap.resize(2 * bytes.len(), 0);
+                &mut heap[..]
+            }
+        };
+        for (pair, &byte) in text.chunks_exact_mut(2).zip(bytes) {
+            pair.copy_from_slice(&DIGITS[usize::from(byte)]);
+        }
+        s.serialize_str(std::str::from_utf8(text).map_err(S::Error::custom)?)
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
@@ -357,5 +384,31 @@ pub(crate) mod hex_seed {
                 b.len()
             ))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PackedActions;
+
+    /// The packed bytes are written as `hex::encode` writes them, on the stack and past it.
+    #[test]
+    fn packed_bytes_are_lowercase_hex() {
+        for len in [0usize, 1, 2, 100, 255, 256, 257, 600] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + len) as u8).collect();
+            let actions = PackedActions {
+                turns: 0,
+                bytes: bytes.clone(),
+            };
+            let json = serde_json::to_value(&actions).unwrap();
+            assert_eq!(json["bytes"], hex::encode(&bytes), "{len} bytes");
+        }
+        let every_byte: Vec<u8> = (0..=255).collect();
+        let json = serde_json::to_value(PackedActions {
+            turns: 0,
+            bytes: every_byte.clone(),
+        })
+        .unwrap();
+        assert_eq!(json["bytes"], hex::encode(&every_byte));
     }
 }
