@@ -31,7 +31,15 @@ pub(super) type CellSet = [u64; WORDS];
 
 /// A cell of the board, by its index `y * width + x` (see [`Occupancy::cell`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Cell(pub(super) usize);
+pub(super) struct Cell(u16);
+
+impl Cell {
+    /// The index `y * width + x`.
+    #[inline]
+    pub(super) fn index(self) -> usize {
+        usize::from(self.0)
+    }
+}
 
 /// The food cells and the live snake segments per cell (see the module docs).
 #[derive(Clone, PartialEq, Eq)]
@@ -78,7 +86,8 @@ impl Occupancy {
         // A negative coordinate becomes at least 128 as a `u8`, so one comparison per axis.
         let (x, y) = (p.x as u8, p.y as u8);
         ((x < self.width) & (y < self.height))
-            .then(|| Cell(usize::from(y) * usize::from(self.width) + usize::from(x)))
+            // At most 24 * 25 + 24: a `u16`.
+            .then(|| Cell(u16::from(y) * u16::from(self.width) + u16::from(x)))
     }
 
     /// Records a segment on `p` (nothing if `p` is off the board).
@@ -89,7 +98,8 @@ impl Occupancy {
     }
 
     /// Records a segment on `cell`.
-    pub(super) fn add_at(&mut self, Cell(i): Cell) {
+    pub(super) fn add_at(&mut self, cell: Cell) {
+        let i = cell.index();
         if !self.exact {
             return;
         }
@@ -109,7 +119,7 @@ impl Occupancy {
         if !self.exact {
             return;
         }
-        let Some(Cell(i)) = self.cell(p) else {
+        let Some(i) = self.cell(p).map(Cell::index) else {
             return;
         };
         match self.counts.get_mut(i) {
@@ -130,7 +140,7 @@ impl Occupancy {
 
     /// Records food on `p` (nothing if `p` is off the board).
     pub(super) fn add_food(&mut self, p: Point) {
-        if let Some(Cell(i)) = self.cell(p)
+        if let Some(i) = self.cell(p).map(Cell::index)
             && let Some(word) = self.food.get_mut(i / 64)
         {
             *word |= 1 << (i % 64);
@@ -145,14 +155,16 @@ impl Occupancy {
     }
 
     /// Records that `cell` holds no more food: all of the food on it was eaten.
-    pub(super) fn remove_food_at(&mut self, Cell(i): Cell) {
+    pub(super) fn remove_food_at(&mut self, cell: Cell) {
+        let i = cell.index();
         if let Some(word) = self.food.get_mut(i / 64) {
             *word &= !(1 << (i % 64));
         }
     }
 
     /// Whether some food lies on `cell`.
-    pub(super) fn has_food(&self, Cell(i): Cell) -> bool {
+    pub(super) fn has_food(&self, cell: Cell) -> bool {
+        let i = cell.index();
         self.food
             .get(i / 64)
             .is_some_and(|word| word & (1 << (i % 64)) != 0)
@@ -172,8 +184,8 @@ impl Occupancy {
 
     /// Whether exactly one live segment covers `cell`: then a head there has hit nothing.
     /// False when unknown.
-    pub(super) fn holds_one(&self, Cell(i): Cell) -> bool {
-        self.exact && self.counts.get(i) == Some(&1)
+    pub(super) fn holds_one(&self, cell: Cell) -> bool {
+        self.exact && self.counts.get(cell.index()) == Some(&1)
     }
 
     /// The cells covered by a live segment, if tracked.

@@ -322,13 +322,13 @@ impl SnakeGame {
         for snake in self.snakes.iter().filter(|s| s.is_alive()) {
             if scan_bodies {
                 for &p in &snake.body {
-                    if let Some(Cell(i)) = self.occupancy.cell(p) {
+                    if let Some(i) = self.occupancy.cell(p).map(Cell::index) {
                         mark_if(&mut taken, i, true);
                     }
                 }
             }
             let head = snake.head();
-            if let Some(Cell(i)) = self.occupancy.cell(head) {
+            if let Some(i) = self.occupancy.cell(head).map(Cell::index) {
                 // The neighbours of a cell on the board, by index: no bounds to test but the
                 // edges the head is on.
                 let (x, y) = (head.x as u8, head.y as u8);
@@ -341,7 +341,7 @@ impl SnakeGame {
                 // A head off the board (only between the stages, before eliminations): its
                 // neighbours on the board.
                 for d in Direction::ALL {
-                    if let Some(Cell(i)) = self.occupancy.cell(head.step(d)) {
+                    if let Some(i) = self.occupancy.cell(head.step(d)).map(Cell::index) {
                         mark_if(&mut taken, i, true);
                     }
                 }
