@@ -272,7 +272,16 @@ pub fn replay_actions<E: Env>(
         player: 0,
         code: 0,
     })?;
-    let mut moves = vec![idle; players];
+    // One turn's actions: on the stack for up to 8 players (every game here), else on the heap.
+    let mut stack = [idle; 8];
+    let mut heap = Vec::new();
+    let moves = match stack.get_mut(..players) {
+        Some(moves) => moves,
+        None => {
+            heap.resize(players, idle);
+            &mut heap[..]
+        }
+    };
     // The codes are read in log order with a running bit position (the log's length was
     // checked above). When `bits` divides 8, as for every environment here, no code straddles
     // two bytes and each is one shift; otherwise a code within one byte still is.
@@ -310,8 +319,8 @@ pub fn replay_actions<E: Env>(
             }
             *slot = E::action_from_code(code).ok_or(ReplayError::BadCode { turn, player, code })?;
         }
-        each_turn(&game, &moves);
-        game.step(&moves).map_err(|e| ReplayError::Step {
+        each_turn(&game, moves);
+        game.step(moves).map_err(|e| ReplayError::Step {
             turn,
             message: e.to_string(),
         })?;
