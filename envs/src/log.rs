@@ -304,18 +304,17 @@ pub fn replay_actions<E: Env>(
                 actions.code(turn, player, players, bits)
             };
             at += bits as usize;
-            // Code 0 suits every player; only another code needs its player to be moving.
-            if code != 0 {
-                let moving = match to_move {
-                    ToMove::Simultaneous(set) => set.contains(player),
-                    ToMove::One(q) => q == player,
-                    ToMove::Over => false,
-                };
-                if !moving {
-                    return Err(ReplayError::NonCanonical(format!(
-                        "turn {turn}: player {player} is not to move but has code {code}"
-                    )));
-                }
+            // Who moves is tested first: it is known ahead, while the codes are data (a branch
+            // on them would mispredict).
+            let moving = match to_move {
+                ToMove::Simultaneous(set) => set.contains(player),
+                ToMove::One(q) => q == player,
+                ToMove::Over => false,
+            };
+            if !moving && code != 0 {
+                return Err(ReplayError::NonCanonical(format!(
+                    "turn {turn}: player {player} is not to move but has code {code}"
+                )));
             }
             *slot = E::action_from_code(code).ok_or(ReplayError::BadCode { turn, player, code })?;
         }
