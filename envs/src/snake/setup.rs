@@ -9,6 +9,9 @@ use crate::rng::GameRng;
 /// Segments a new snake's body has room for before it reallocates.
 const BODY_CAPACITY: usize = 32;
 
+/// Food a new game has room for before its list reallocates.
+const FOOD_CAPACITY: usize = 16;
+
 impl SnakeGame {
     /// A new game on the standard start positions.
     ///
@@ -63,7 +66,9 @@ impl SnakeGame {
             .collect();
 
         let centre = Point::new(mid_x, mid_y);
-        let mut food = Vec::with_capacity(snakes.len() + 1);
+        // Room for the food of a long game without reallocating (a duel usually has a few
+        // pieces out, and spawning tops up one at a time).
+        let mut food = Vec::with_capacity(FOOD_CAPACITY.max(snakes.len() + 1));
         for snake in &snakes {
             let head = snake.head();
             let mut candidates = [centre; 4];
@@ -103,6 +108,7 @@ impl SnakeGame {
         food.push(centre);
 
         let occupancy = Occupancy::new(params.width, params.height, &snakes, &food);
+        let live = super::live_bits(&snakes);
         let mut game = Self {
             params,
             turn: 0,
@@ -111,6 +117,7 @@ impl SnakeGame {
             rng,
             outcome: None,
             occupancy,
+            live,
         };
         game.outcome = game.judge();
         Ok(game)
