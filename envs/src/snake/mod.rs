@@ -298,9 +298,13 @@ pub struct SnakeGame {
     outcome: Option<Outcome>,
     /// The cells the live snakes cover: a cache of `snakes` that every stage keeps current.
     occupancy: Occupancy,
+    /// Bit `i` is set while snake `i` is in the game: a cache of `snakes` (their
+    /// `eliminated`), renewed wherever a snake leaves, so that [`alive`](Self::alive), asked
+    /// twice a turn, reads no snake.
+    live: u8,
 }
 
-// Two games are equal when their states are; the occupancy cache takes no part.
+// Two games are equal when their states are; the caches take no part.
 impl PartialEq for SnakeGame {
     fn eq(&self, other: &Self) -> bool {
         let Self {
@@ -311,6 +315,7 @@ impl PartialEq for SnakeGame {
             rng,
             outcome,
             occupancy: _,
+            live: _,
         } = self;
         *params == other.params
             && *turn == other.turn
@@ -372,14 +377,8 @@ impl SnakeGame {
     /// The snakes still in the game.
     #[inline]
     pub fn alive(&self) -> PlayerSet {
-        // One bit per snake, without branching (`take(8)` is `PlayerSet::insert`'s limit).
-        let bits = self
-            .snakes
-            .iter()
-            .take(8)
-            .enumerate()
-            .fold(0u8, |bits, (i, s)| bits | (u8::from(s.is_alive()) << i));
-        PlayerSet(bits)
+        debug_assert_eq!(self.live, live_bits(&self.snakes), "stale set of live snakes");
+        PlayerSet(self.live)
     }
 
     /// Who must move now.
@@ -473,6 +472,7 @@ impl SnakeGame {
             )));
         }
         let occupancy = Occupancy::new(params.width, params.height, &snakes, &food);
+        let live = live_bits(&snakes);
         let mut game = Self {
             params,
             turn,
@@ -481,6 +481,7 @@ impl SnakeGame {
             rng: GameRng::from_seed(seed),
             outcome: None,
             occupancy,
+            live,
         };
         for (i, s) in game.snakes.iter().enumerate() {
             if s.body.is_empty() {
@@ -526,6 +527,16 @@ impl SnakeGame {
     pub fn reseed(&mut self, seed: [u8; 32]) {
         self.rng = GameRng::from_seed(seed);
     }
+}
+
+/// One bit per snake in the game, without branching (`take(8)` is `PlayerSet::insert`'s
+/// limit).
+fn live_bits(snakes: &[Snake]) -> u8 {
+    snakes
+        .iter()
+        .take(8)
+        .enumerate()
+        .fold(0u8, |bits, (i, s)| bits | (u8::from(s.is_alive()) << i))
 }
 
 #[cfg(test)]

@@ -74,6 +74,7 @@ impl SnakeGame {
                 }
             }
         }
+        self.live = super::live_bits(&self.snakes);
         self.second_pass(&heads, turn);
     }
 
@@ -93,6 +94,7 @@ impl SnakeGame {
         let max_health = self.params.max_health;
         let mut heads: Heads = [None; MAX_SNAKES as usize];
         let mut ate = false;
+        let mut left = false;
         for ((snake, &d), slot) in self.snakes.iter_mut().zip(moves).zip(&mut heads) {
             if !snake.is_alive() {
                 continue;
@@ -108,7 +110,12 @@ impl SnakeGame {
                 ate = true;
             }
             // Stage 4, first pass.
-            *slot = first_pass(snake, cell, turn, &mut self.occupancy);
+            let live = first_pass(snake, cell, turn, &mut self.occupancy);
+            left |= live.is_none();
+            *slot = live;
+        }
+        if left {
+            self.live = super::live_bits(&self.snakes);
         }
         if ate {
             self.remove_eaten_food(&heads);
@@ -184,6 +191,7 @@ impl SnakeGame {
                 self.occupancy.remove_body(&snake.body);
             }
         }
+        self.live = super::live_bits(&self.snakes);
     }
 
     /// The snakes by length, longest first, ties by index: the order in which
