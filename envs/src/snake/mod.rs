@@ -377,7 +377,11 @@ impl SnakeGame {
     /// The snakes still in the game.
     #[inline]
     pub fn alive(&self) -> PlayerSet {
-        debug_assert_eq!(self.live, live_bits(&self.snakes), "stale set of live snakes");
+        debug_assert_eq!(
+            self.live,
+            live_bits(&self.snakes),
+            "stale set of live snakes"
+        );
         PlayerSet(self.live)
     }
 
