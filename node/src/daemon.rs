@@ -227,6 +227,10 @@ pub struct NodeHandle {
 const SETTLE_AFTER_MS: u64 = 10_000;
 /// How long a finished match is kept for late messages and claims.
 const LINGER_MS: u64 = 15_000;
+/// The leagues are advertised again this often while a node is young ...
+const PROVIDE_AGAIN_EVERY_MS: u64 = 10_000;
+/// ... for this long after its start.
+const PROVIDE_AGAIN_FOR_MS: u64 = 120_000;
 /// Frames queued to a match stream.
 const LINK_QUEUE: usize = 64;
 /// Inputs queued from all streams to the loop.
@@ -302,6 +306,7 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         pending_fetch: BTreeMap::new(),
         finished: 0,
         last_lookup: 0,
+        last_provide: 0,
         last_prune: 0,
         last_status: 0,
         started: now_ms(),
@@ -352,6 +357,8 @@ struct Node {
     pending_fetch: BTreeMap<OutboundRequestId, PeerId>,
     finished: u64,
     last_lookup: u64,
+    /// When the leagues were last advertised to the DHT.
+    last_provide: u64,
     last_prune: u64,
     last_status: u64,
     started: u64,
@@ -406,11 +413,8 @@ impl Node {
             }
             Err(e) => tracing::error!("reading matches in flight: {e}"),
         }
+        self.provide_leagues();
         for league in self.leagues.clone() {
-            let key = nets_p2p::league_key(&league.id());
-            if let Err(e) = self.swarm.behaviour_mut().kad.start_providing(key) {
-                tracing::warn!("cannot advertise league: {e}");
-            }
             self.entrants
                 .entry(league.id())
                 .or_default()
@@ -488,6 +492,16 @@ impl Node {
             self.last_lookup = now;
             self.lookup_entrants();
         }
+        // The advertisement at start reaches only the peers known then (the bootstrap list),
+        // not the peers closest to the league key that later lookups ask; so it is repeated
+        // while the routing table fills, and then Kademlia republishes it by itself.
+        if now.saturating_sub(self.started) < PROVIDE_AGAIN_FOR_MS
+            && now.saturating_sub(self.last_provide) >= PROVIDE_AGAIN_EVERY_MS
+            && self.bootstrapped
+        {
+            self.last_provide = now;
+            self.provide_leagues();
+        }
         if now.saturating_sub(self.last_prune) >= 500 {
             self.last_prune = now;
             self.prune_connections();
@@ -498,6 +512,15 @@ impl Node {
         if now.saturating_sub(self.last_status) >= 500 {
             self.last_status = now;
             self.publish_status(epoch);
+        }
+    }
+
+    fn provide_leagues(&mut self) {
+        for league in &self.leagues {
+            let key = nets_p2p::league_key(&league.id());
+            if let Err(e) = self.swarm.behaviour_mut().kad.start_providing(key) {
+                tracing::warn!("cannot advertise league: {e}");
+            }
         }
     }
 

@@ -66,10 +66,18 @@ fn epoch_key(epoch: u64, id: &Hash32) -> Vec<u8> {
     [&epoch.to_be_bytes()[..], &id.0].concat()
 }
 
+/// sled's page cache per store.
+const CACHE_BYTES: u64 = 16 << 20;
+
 impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new().path(dir).open()?;
+        // sled's default page cache is 1 GiB; a node's working set (the current epochs'
+        // items) is a few MiB, and one process may run many nodes (devnet, simnet).
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            .open()?;
         let meta = db.open_tree("meta")?;
         match meta.get("schema")? {
             None => {
