@@ -65,8 +65,11 @@ pub enum Frame {
     Invite(MatchHeader),
     /// A protocol message.
     Message(MatchMessage),
-    /// Seat B refuses the invitation, saying why.
+    /// Seat B refuses the invitation, saying why; or seat A withdraws an invitation that was
+    /// not accepted in time.
     Decline(String),
+    /// Seat B accepts the invitation; seat A's clock starts only then.
+    Accept,
 }
 
 /// A fetch request.
@@ -191,6 +194,17 @@ struct Live {
     thinking: bool,
     /// When the machine ended, to keep it a while for late retransmissions and claims.
     done_at: Option<u64>,
+    /// A protocol message came from the opponent: from then on the match can only end by
+    /// the protocol (a result or a claim), never by a decline.
+    heard: bool,
+}
+
+/// An invitation sent by seat A and not yet accepted or declined.
+struct Invitation {
+    header: MatchHeader,
+    peer: PeerId,
+    tx: mpsc::Sender<Vec<u8>>,
+    sent_at: u64,
 }
 
 /// The resources a node runs with: its key, configuration, store, agent and metrics.
@@ -296,6 +310,7 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         matches: BTreeMap::new(),
         links: BTreeMap::new(),
         waiting_links: BTreeMap::new(),
+        invitations: BTreeMap::new(),
         next_link: 0,
         entrants: BTreeMap::new(),
         rounds_done: BTreeSet::new(),
@@ -345,6 +360,8 @@ struct Node {
     links: BTreeMap<u64, Option<Hash32>>,
     /// Incoming links waiting for their invitation.
     waiting_links: BTreeMap<u64, (PeerId, mpsc::Sender<Vec<u8>>)>,
+    /// Invitations sent, by link, until accepted, declined, or withdrawn.
+    invitations: BTreeMap<u64, Invitation>,
     next_link: u64,
     /// League id → entrants learned from provider records.
     entrants: BTreeMap<Hash32, BTreeSet<PlayerId>>,
@@ -478,6 +495,7 @@ impl Node {
             self.pump(id);
         }
         self.reap(now);
+        self.expire_invitations(now);
         let clock = self.config.schedule.clock();
         let epoch = clock.epoch_at(now);
         self.metrics
@@ -549,6 +567,8 @@ impl Node {
             .copied()
             .collect();
         protected.extend(self.matches.values().map(|l| l.peer));
+        protected.extend(self.invitations.values().map(|i| i.peer));
+        protected.extend(self.waiting_links.values().map(|(p, _)| *p));
         protected.extend(self.pending_fetch.values().copied());
         protected.extend(self.bootstrap.iter().map(|(p, _)| *p));
         let connected: Vec<Connected> = self
@@ -672,7 +692,12 @@ impl Node {
             return;
         };
         let match_id = header.match_id();
-        if self.matches.contains_key(&match_id) {
+        if self.matches.contains_key(&match_id)
+            || self
+                .invitations
+                .values()
+                .any(|i| i.header.match_id() == match_id)
+        {
             return;
         }
         let link = self.next_link;
@@ -691,9 +716,18 @@ impl Node {
             }
         });
         self.links.insert(link, Some(match_id));
-        if self.start_machine(now, header, peer, Some(link), Some(tx)) {
-            tracing::info!(match_id = %short(&match_id), opponent = %peer, "match invited");
-        }
+        // The machine (and its step deadlines) starts when the opponent accepts: an opponent
+        // that never saw the invitation, or drew differently, must not forfeit.
+        tracing::info!(match_id = %short(&match_id), opponent = %peer, "match invited");
+        self.invitations.insert(
+            link,
+            Invitation {
+                header,
+                peer,
+                tx,
+                sent_at: now,
+            },
+        );
     }
 
     fn start_machine(
@@ -747,6 +781,7 @@ impl Node {
                 player: Some(player),
                 thinking: false,
                 done_at: None,
+                heard: false,
             },
         );
         self.metrics.matches.get_or_create(&kind("started")).inc();
@@ -755,12 +790,38 @@ impl Node {
         true
     }
 
-    /// Matches not yet ended.
+    /// Matches not yet ended, and invitations not yet answered.
     fn live_matches(&self) -> usize {
         self.matches
             .values()
             .filter(|l| l.done_at.is_none())
             .count()
+            .saturating_add(self.invitations.len())
+    }
+
+    /// Withdraws invitations that were neither accepted nor declined in time: nothing was
+    /// signed yet, so the match is dropped on both sides without a claim.
+    fn expire_invitations(&mut self, now: u64) {
+        let wait = self.config.schedule.step_timeout_ms.saturating_mul(2);
+        let expired: Vec<u64> = self
+            .invitations
+            .iter()
+            .filter(|(_, i)| now.saturating_sub(i.sent_at) > wait)
+            .map(|(link, _)| *link)
+            .collect();
+        for link in expired {
+            if let Some(inv) = self.invitations.remove(&link) {
+                tracing::info!(match_id = %short(&inv.header.match_id()), opponent = %inv.peer, "invitation not answered in time; withdrawn");
+                let _ = inv.tx.try_send(wire::encode(&Frame::Decline(
+                    "the invitation expired".into(),
+                )));
+                self.links.remove(&link);
+                self.metrics
+                    .matches
+                    .get_or_create(&kind("unanswered"))
+                    .inc();
+            }
+        }
     }
 
     fn reap(&mut self, now: u64) {
@@ -1109,25 +1170,50 @@ impl Node {
                         return;
                     }
                     if let Some(live) = self.matches.get_mut(&match_id) {
+                        live.heard = true;
                         live.machine.handle_message(now, msg);
                     }
                     self.pump(match_id);
                 }
-                Frame::Decline(reason) => {
-                    if let Some(Some(match_id)) = self.links.get(&link).copied() {
-                        tracing::info!(match_id = %short(&match_id), %peer, "invitation declined: {reason}");
-                        if let Some(live) = self.matches.get_mut(&match_id) {
-                            // Nothing was signed by the opponent: drop the match quietly.
-                            live.done_at = Some(now.saturating_sub(LINGER_MS));
-                            live.tx = None;
+                Frame::Accept => {
+                    if let Some(inv) = self.invitations.remove(&link) {
+                        let match_id = inv.header.match_id();
+                        if self.start_machine(now, inv.header, inv.peer, Some(link), Some(inv.tx)) {
+                            tracing::info!(match_id = %short(&match_id), opponent = %peer, "invitation accepted");
                         }
-                        let _ = self.store.remove_match(&match_id);
+                    }
+                }
+                Frame::Decline(reason) => {
+                    if let Some(inv) = self.invitations.remove(&link) {
+                        let match_id = inv.header.match_id();
+                        tracing::info!(match_id = %short(&match_id), %peer, "invitation declined: {reason}");
+                        self.links.remove(&link);
                         self.metrics.matches.get_or_create(&kind("declined")).inc();
+                    } else if let Some(Some(match_id)) = self.links.get(&link).copied()
+                        && let Some(live) = self.matches.get_mut(&match_id)
+                        && !live.heard
+                        && live.done_at.is_none()
+                    {
+                        // The inviter withdrew before anything signed arrived from it: drop
+                        // the match quietly. Once the opponent has spoken, a decline means
+                        // nothing and the protocol decides.
+                        tracing::info!(match_id = %short(&match_id), %peer, "invitation withdrawn: {reason}");
+                        live.done_at = Some(now.saturating_sub(LINGER_MS));
+                        live.tx = None;
+                        let _ = self.store.remove_match(&match_id);
+                        self.metrics.matches.get_or_create(&kind("withdrawn")).inc();
                     }
                 }
             },
             NetIn::Closed { link } => {
                 self.waiting_links.remove(&link);
+                if let Some(inv) = self.invitations.remove(&link) {
+                    tracing::info!(match_id = %short(&inv.header.match_id()), opponent = %inv.peer, "invitation lost: the stream closed");
+                    self.metrics
+                        .matches
+                        .get_or_create(&kind("unanswered"))
+                        .inc();
+                }
                 if let Some(Some(match_id)) = self.links.remove(&link)
                     && let Some(live) = self.matches.get_mut(&match_id)
                 {
@@ -1170,6 +1256,7 @@ impl Node {
         }
         let match_id = header.match_id();
         self.links.insert(link, Some(match_id));
+        let _ = tx.try_send(wire::encode(&Frame::Accept));
         if self.start_machine(now, header, peer, Some(link), Some(tx)) {
             tracing::info!(match_id = %short(&match_id), opponent = %peer, "match accepted");
         }
