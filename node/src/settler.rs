@@ -875,7 +875,24 @@ impl Settler {
         if summary.rewards_root != status.rewards_root {
             return Ok(());
         }
-        if let Some(claim) = settle::claim_from(s, &self.node, summary).await? {
+        let claimed = match settle::claim_from(s, &self.node, summary).await {
+            Ok(c) => c,
+            Err(e) => {
+                // Another signer may have finalised a later epoch between the status read and
+                // the claim (its cumulative root replaces this one): not a failure, the next
+                // pass claims under the newer root.
+                let now = s
+                    .status()
+                    .await
+                    .map_err(at("reading the contract's status"))?;
+                if now.finalised_epoch != Some(epoch) {
+                    tracing::debug!(epoch, "a later epoch was finalised during the claim");
+                    return Ok(());
+                }
+                return Err(e);
+            }
+        };
+        if let Some(claim) = claimed {
             tracing::info!(epoch, amount = claim.amount, "claimed");
             self.emit(SettleEvent::Claimed {
                 epoch,
