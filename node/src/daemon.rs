@@ -1191,12 +1191,15 @@ impl Node {
                         self.metrics.matches.get_or_create(&kind("declined")).inc();
                     } else if let Some(Some(match_id)) = self.links.get(&link).copied()
                         && let Some(live) = self.matches.get_mut(&match_id)
+                        && live.header.b == self.me
                         && !live.heard
                         && live.done_at.is_none()
                     {
-                        // The inviter withdrew before anything signed arrived from it: drop
-                        // the match quietly. Once the opponent has spoken, a decline means
-                        // nothing and the protocol decides.
+                        // The inviter withdrew before anything signed arrived from it, so
+                        // neither side signed anything (seat B only answers): drop the match
+                        // quietly. Seat A signs as it starts, and a seat that spoke or heard
+                        // ignores a decline: the protocol decides, so that no opponent can
+                        // silence it and then claim a timeout.
                         tracing::info!(match_id = %short(&match_id), %peer, "invitation withdrawn: {reason}");
                         live.done_at = Some(now.saturating_sub(LINGER_MS));
                         live.tx = None;
