@@ -136,12 +136,11 @@ impl SnakeGame {
                 && self.occupancy.has_food(cell)
                 && let Some(meal) = meals.get_mut(n)
             {
+                // Heads sharing a meal find the cell emptied and list it once.
+                self.occupancy.remove_food_at(cell);
                 *meal = snake.head();
                 n += 1;
             }
-        }
-        for meal in meals.get(..n).unwrap_or(&[]) {
-            self.occupancy.remove_food(*meal);
         }
         match meals.get(..n).unwrap_or(&[]) {
             [meal] => self.food.retain(|f| f != meal),
