@@ -78,11 +78,8 @@ pub fn verify_evidence(evidence: &Evidence) -> Result<PlayerId, EvidenceError> {
             message,
             ..
         } => {
-            let mut conv = Conversation::new(header.clone());
-            for msg in chain {
-                conv.push(msg.clone())
-                    .map_err(|e| EvidenceError(format!("the chain itself is invalid: {e}")))?;
-            }
+            let mut conv = Conversation::from_chain(header.clone(), chain)
+                .map_err(|(_, e)| EvidenceError(format!("the chain itself is invalid: {e}")))?;
             match conv.push(message.clone()) {
                 Err(MessageError::Fault { sender, .. }) => Ok(sender),
                 Err(MessageError::Equivocation { sender, .. }) => Ok(sender),

@@ -92,14 +92,12 @@ impl TimeoutClaim {
     }
 
     fn rebuild(&self) -> Result<Conversation, ClaimError> {
-        let mut conv = Conversation::new(self.header.clone());
-        for (index, msg) in self.evidence.iter().enumerate() {
-            conv.push(msg.clone()).map_err(|e| ClaimError::Evidence {
+        Conversation::from_chain(self.header.clone(), &self.evidence).map_err(|(index, e)| {
+            ClaimError::Evidence {
                 index,
                 reason: e.to_string(),
-            })?;
-        }
-        Ok(conv)
+            }
+        })
     }
 }
 

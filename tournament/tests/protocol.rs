@@ -1149,6 +1149,87 @@ fn poll_timeout_never_stays_in_the_past() {
 // Known gaps, pinned so that a fix shows up here.
 // ---------------------------------------------------------------------------------------------
 
+/// A's claim over the longest prefix of the sample conversation after which B is due.
+fn long_claim_evidence() -> (MatchHeader, Vec<MatchMessage>) {
+    let (header, msgs) = sample_conversation();
+    let cut = (1..msgs.len())
+        .rev()
+        .find(|&n| {
+            msgs[n - 1].sender == header.a
+                && check_claim(&TimeoutClaim::sign(
+                    &Keypair::from_secret(KA),
+                    header.clone(),
+                    msgs[..n].to_vec(),
+                )) == Ok(header.b)
+        })
+        .expect("B is due somewhere");
+    (header.clone(), msgs[..cut].to_vec())
+}
+
+#[test]
+fn a_claimant_cannot_alter_any_message_of_its_evidence() {
+    // Evidence is checked by its chain of hashes and the signature of each side's last
+    // message only; any change to any byte of any message, the claim re-signed by the
+    // claimant, still fails.
+    let (header, evidence) = long_claim_evidence();
+    let ka = Keypair::from_secret(KA);
+    assert!(evidence.len() > 20, "{}", evidence.len());
+    assert_eq!(
+        check_claim(&TimeoutClaim::sign(&ka, header.clone(), evidence.clone())),
+        Ok(id(KB))
+    );
+    let mut tried = 0;
+    for i in 0..evidence.len() {
+        let bytes = evidence[i].to_bytes();
+        for at in (0..bytes.len()).step_by(7) {
+            let mut b = bytes.clone();
+            b[at] ^= 0x10;
+            let Ok(altered) = MatchMessage::from_bytes(&b) else {
+                continue;
+            };
+            let mut forged = evidence.clone();
+            forged[i] = altered;
+            tried += 1;
+            let claim = TimeoutClaim::sign(&ka, header.clone(), forged);
+            assert!(
+                check_claim(&claim).is_err(),
+                "message {i} altered at byte {at} still makes a valid claim"
+            );
+        }
+    }
+    assert!(tried > 100, "{tried}");
+}
+
+#[test]
+fn a_claimant_cannot_put_words_in_the_accuseds_last_message_even_rechaining() {
+    // A replaces B's last message by one of its own making (B as sender, A's signature) and
+    // re-signs its own later messages over the new chain: B's signature there does not check.
+    let (header, evidence) = long_claim_evidence();
+    let ka = Keypair::from_secret(KA);
+    let last_b = evidence.iter().rposition(|m| m.sender == header.b).unwrap();
+    let mut forged = evidence.clone();
+    let mut fake = MatchMessage::sign(
+        &ka,
+        forged[last_b].match_id,
+        forged[last_b].seq,
+        forged[last_b].prev,
+        forged[last_b].body.clone(),
+    );
+    fake.sender = header.b;
+    forged[last_b] = fake;
+    for i in last_b + 1..forged.len() {
+        let prev = forged[i - 1].hash();
+        let m = &forged[i];
+        forged[i] = MatchMessage::sign(&ka, m.match_id, m.seq, prev, m.body.clone());
+    }
+    let claim = TimeoutClaim::sign(&ka, header, forged);
+    assert!(
+        matches!(check_claim(&claim), Err(ClaimError::Evidence { index, .. }) if index == last_b),
+        "{:?}",
+        check_claim(&claim)
+    );
+}
+
 #[test]
 fn a_withheld_message_published_in_a_claim_answers_the_honest_claim() {
     // The deviator withholds its k-th message from the honest side. Its own machine counts it
