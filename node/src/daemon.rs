@@ -7,9 +7,11 @@
 //! - agents think on tokio's blocking pool and send their moves back;
 //! - the HTTP API reads the store and a status snapshot the loop publishes.
 //!
-//! What the loop does, in time order: it advertises the leagues it enters as Kademlia provider
-//! records and looks up the other entrants; at each round it draws the pairings from the
-//! public beacon and, in seat A, opens a stream to its opponent; it pumps each
+//! What the loop does, in time order: it joins the DHT through the bootstrap list; during each
+//! epoch it signs and gossips its entries into its leagues for the next one, and shortly before
+//! that epoch starts it pulls the entries it missed from a few peers, so that every node draws
+//! from the same entrant list; at each round it draws the pairings from the public beacon and,
+//! in seat A, opens a stream to its opponent (dialling the addresses its entry carries); it pumps each
 //! [`MatchMachine`] (messages, agent moves, timeouts); it stores every finished outcome and
 //! claim durably *before* gossiping it; it validates gossip with the tournament core before
 //! gossipsub forwards it; after each epoch's close it fetches what it missed from peers; and it
@@ -22,7 +24,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use futures::{AsyncReadExt, StreamExt};
 use libp2p::gossipsub::{self, MessageAcceptance};
-use libp2p::kad;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::SwarmEvent;
@@ -42,6 +43,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::agent::{AgentError, Player};
 use crate::config::Config;
+use crate::entrants::{EntrantBook, Noted};
 use crate::item::Item;
 use crate::metrics::{Metrics, kind};
 use crate::players::PlayerFactory;
@@ -149,7 +151,7 @@ pub struct LeagueStatus {
     pub env: String,
     /// Tier.
     pub tier: u8,
-    /// Entrants known (player ids, hex), this node included.
+    /// Entrants of the current epoch (player ids, hex), this node included if it entered.
     pub entrants: Vec<String>,
 }
 
@@ -241,10 +243,11 @@ pub struct NodeHandle {
 const SETTLE_AFTER_MS: u64 = 10_000;
 /// How long a finished match is kept for late messages and claims.
 const LINGER_MS: u64 = 15_000;
-/// The leagues are advertised again this often while a node is young ...
-const PROVIDE_AGAIN_EVERY_MS: u64 = 10_000;
-/// ... for this long after its start.
-const PROVIDE_AGAIN_FOR_MS: u64 = 120_000;
+/// Entries for an epoch are pulled from peers this long (at most a quarter of an epoch)
+/// before it starts.
+const ENTRY_SYNC_LEAD_MS: u64 = 5_000;
+/// Peers asked for an epoch's inventory at once.
+const SYNC_PEERS: usize = 3;
 /// Frames queued to a match stream.
 const LINK_QUEUE: usize = 64;
 /// Inputs queued from all streams to the loop.
@@ -312,7 +315,10 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         waiting_links: BTreeMap::new(),
         invitations: BTreeMap::new(),
         next_link: 0,
-        entrants: BTreeMap::new(),
+        entrants: EntrantBook::default(),
+        entered: BTreeSet::new(),
+        entries_synced: BTreeSet::new(),
+        last_entry_try: 0,
         rounds_done: BTreeSet::new(),
         connected: BTreeMap::new(),
         listen: Vec::new(),
@@ -321,7 +327,6 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         pending_fetch: BTreeMap::new(),
         finished: 0,
         last_lookup: 0,
-        last_provide: 0,
         last_prune: 0,
         last_status: 0,
         started: now_ms(),
@@ -363,8 +368,14 @@ struct Node {
     /// Invitations sent, by link, until accepted, declined, or withdrawn.
     invitations: BTreeMap<u64, Invitation>,
     next_link: u64,
-    /// League id → entrants learned from provider records.
-    entrants: BTreeMap<Hash32, BTreeSet<PlayerId>>,
+    /// Entrants by league and epoch, for the pairing draw.
+    entrants: EntrantBook,
+    /// (League id, epoch) this node's entry was gossiped for.
+    entered: BTreeSet<(Hash32, u64)>,
+    /// Epochs whose entries were pulled from peers before they started.
+    entries_synced: BTreeSet<u64>,
+    /// When publishing an entry was last tried.
+    last_entry_try: u64,
     rounds_done: BTreeSet<(u64, u32)>,
     connected: BTreeMap<PeerId, u64>,
     listen: Vec<Multiaddr>,
@@ -374,8 +385,6 @@ struct Node {
     pending_fetch: BTreeMap<OutboundRequestId, PeerId>,
     finished: u64,
     last_lookup: u64,
-    /// When the leagues were last advertised to the DHT.
-    last_provide: u64,
     last_prune: u64,
     last_status: u64,
     started: u64,
@@ -430,12 +439,22 @@ impl Node {
             }
             Err(e) => tracing::error!("reading matches in flight: {e}"),
         }
-        self.provide_leagues();
-        for league in self.leagues.clone() {
-            self.entrants
-                .entry(league.id())
-                .or_default()
-                .insert(self.me);
+        // Entries stored before a restart still count (this node's own among them).
+        let epoch = self.config.schedule.clock().epoch_at(now_ms());
+        for e in epoch..=epoch.saturating_add(1) {
+            match self.store.epoch_items(e) {
+                Ok(items) => {
+                    for item in items {
+                        if let crate::item::Item::Entry(entry) = item {
+                            if entry.player == self.me {
+                                self.entered.insert((entry.league, entry.epoch));
+                            }
+                            self.note_entry(entry);
+                        }
+                    }
+                }
+                Err(e) => tracing::error!("reading stored entries: {e}"),
+            }
         }
         tracing::info!(peer_id = %self.peer_id, agent = %self.players.spec(), "node started");
         let mut tick = tokio::time::interval(Duration::from_millis(50));
@@ -508,18 +527,10 @@ impl Node {
         };
         if now.saturating_sub(self.last_lookup) >= lookup_every {
             self.last_lookup = now;
-            self.lookup_entrants();
+            self.join_dht();
         }
-        // The advertisement at start reaches only the peers known then (the bootstrap list),
-        // not the peers closest to the league key that later lookups ask; so it is repeated
-        // while the routing table fills, and then Kademlia republishes it by itself.
-        if now.saturating_sub(self.started) < PROVIDE_AGAIN_FOR_MS
-            && now.saturating_sub(self.last_provide) >= PROVIDE_AGAIN_EVERY_MS
-            && self.bootstrapped
-        {
-            self.last_provide = now;
-            self.provide_leagues();
-        }
+        self.enter_leagues(now, epoch);
+        self.sync_entries(now, epoch);
         if now.saturating_sub(self.last_prune) >= 500 {
             self.last_prune = now;
             self.prune_connections();
@@ -533,28 +544,116 @@ impl Node {
         }
     }
 
-    fn provide_leagues(&mut self) {
-        for league in &self.leagues {
-            let key = nets_p2p::league_key(&league.id());
-            if let Err(e) = self.swarm.behaviour_mut().kad.start_providing(key) {
-                tracing::warn!("cannot advertise league: {e}");
+    /// Once connected, fills the Kademlia routing table (Kademlia refreshes it by itself
+    /// afterwards).
+    fn join_dht(&mut self) {
+        if self.connected.is_empty() || self.bootstrapped {
+            return;
+        }
+        self.bootstrapped = true;
+        if let Err(e) = self.swarm.behaviour_mut().kad.bootstrap() {
+            tracing::debug!("kademlia bootstrap: {e}");
+        }
+    }
+
+    /// When epoch `epoch` starts (Unix ms).
+    fn epoch_start(&self, epoch: u64) -> u64 {
+        let s = self.config.schedule;
+        s.clock().close_of(epoch).saturating_sub(s.epoch_ms)
+    }
+
+    /// Entries for `epoch` that arrive from now on do not count in its entrant list: every
+    /// node fixes the list half-way through the warm-up, before the first round is drawn.
+    fn entry_cutoff(&self, epoch: u64) -> u64 {
+        self.epoch_start(epoch)
+            .saturating_add(self.config.schedule.warmup_ms / 2)
+    }
+
+    /// Signs and gossips this node's entries for the next epoch (and for the current one
+    /// before it started, which is how a devnet's first epoch is entered). A node that starts
+    /// in the middle of an epoch enters the next one.
+    fn enter_leagues(&mut self, now: u64, epoch: u64) {
+        if self.listen.is_empty()
+            || self.connected.is_empty()
+            || now.saturating_sub(self.last_entry_try) < 1_000
+        {
+            return;
+        }
+        let contacts: Vec<String> = self
+            .listen
+            .iter()
+            .filter(|a| !is_unspecified(a))
+            .map(|a| a.to_string())
+            .collect();
+        for e in epoch..=epoch.saturating_add(1) {
+            if now >= self.epoch_start(e) {
+                continue;
+            }
+            for league in self.leagues.clone() {
+                let key = (league.id(), e);
+                if self.entered.contains(&key) {
+                    continue;
+                }
+                self.last_entry_try = now;
+                let entry = nets_tournament::league::Entry::sign(
+                    &self.key,
+                    league.id(),
+                    e,
+                    contacts.clone(),
+                );
+                let item = Item::Entry(entry.clone());
+                let bytes = item.to_bytes();
+                if let Err(err) = self.store.put_item(&item, &bytes) {
+                    tracing::error!("cannot store our entry: {err}");
+                    continue;
+                }
+                self.note_entry(entry);
+                match self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .publish(item.topic().ident(), bytes)
+                {
+                    Ok(_) | Err(gossipsub::PublishError::Duplicate) => {
+                        self.metrics.gossip_published.inc();
+                        self.entered.insert(key);
+                        tracing::info!(epoch = e, league = %short(&league.id()), "entered");
+                    }
+                    // Tried again in a second; peers also pull entries before the epoch.
+                    Err(err) => tracing::debug!("gossip of our entry: {err}"),
+                }
             }
         }
     }
 
-    fn lookup_entrants(&mut self) {
-        if self.connected.is_empty() {
+    /// Shortly before an epoch starts, pulls its entries from a few peers: gossip may have
+    /// missed some (a node that joined after they were published never saw them).
+    fn sync_entries(&mut self, now: u64, epoch: u64) {
+        let next = epoch.saturating_add(1);
+        let lead = ENTRY_SYNC_LEAD_MS.min(self.config.schedule.epoch_ms / 4);
+        if now.saturating_add(lead) >= self.epoch_start(next)
+            && !self.connected.is_empty()
+            && self.entries_synced.insert(next)
+        {
+            self.sync_epoch(next);
+        }
+        // Entrant lists of epochs that are over are no longer needed.
+        self.entrants.forget_before(epoch.saturating_sub(1));
+        self.entered.retain(|(_, e)| e.saturating_add(1) >= epoch);
+        self.entries_synced.retain(|e| e.saturating_add(1) >= epoch);
+    }
+
+    /// Counts an entry into one of this node's leagues, if it came before the cutoff.
+    fn note_entry(&mut self, entry: nets_tournament::league::Entry) {
+        if !self.leagues.iter().any(|l| l.id() == entry.league) {
             return;
         }
-        if !self.bootstrapped {
-            self.bootstrapped = true;
-            if let Err(e) = self.swarm.behaviour_mut().kad.bootstrap() {
-                tracing::debug!("kademlia bootstrap: {e}");
-            }
-        }
-        for league in &self.leagues {
-            let key = nets_p2p::league_key(&league.id());
-            self.swarm.behaviour_mut().kad.get_providers(key);
+        let (epoch, player) = (entry.epoch, entry.player);
+        let cutoff = self.entry_cutoff(epoch);
+        match self.entrants.note(entry, now_ms(), cutoff, &self.me) {
+            Noted::New => tracing::debug!(epoch, ?player, "entrant"),
+            Noted::Known => {}
+            Noted::Late => tracing::info!(epoch, ?player, "an entry came after the cutoff"),
         }
     }
 
@@ -621,11 +720,7 @@ impl Node {
 
     fn draw(&mut self, league: &League, epoch: u64, round: u32) -> Option<(PlayerId, PlayerId)> {
         let (ratings, beacon) = self.pairing_inputs(epoch, league);
-        let entrants: Vec<PlayerId> = self
-            .entrants
-            .get(&league.id())
-            .map(|s| s.iter().copied().collect())
-            .unwrap_or_default();
+        let entrants = self.entrants.entrants(&league.id(), epoch);
         let drawn = draw_round(
             &entrants,
             &ratings,
@@ -702,6 +797,7 @@ impl Node {
         }
         let link = self.next_link;
         self.next_link += 1;
+        self.dial_entrant(peer, &header);
         let (tx, rx) = mpsc::channel(LINK_QUEUE);
         let _ = tx.try_send(wire::encode(&Frame::Invite(header.clone())));
         let mut control = self.control.clone();
@@ -728,6 +824,31 @@ impl Node {
                 sent_at: now,
             },
         );
+    }
+
+    /// Dials seat B at the addresses its entry carries, unless connected or dialling already
+    /// (the stream waits for the connection).
+    fn dial_entrant(&mut self, peer: PeerId, header: &MatchHeader) {
+        if self.connected.contains_key(&peer) {
+            return;
+        }
+        let addrs: Vec<Multiaddr> = self
+            .leagues
+            .iter()
+            .filter(|l| l.env == header.env)
+            .flat_map(|l| self.entrants.contacts(&l.id(), header.epoch, &header.b))
+            .filter_map(|a| a.parse().ok())
+            .collect();
+        if addrs.is_empty() {
+            return;
+        }
+        let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
+            .addresses(addrs)
+            .condition(libp2p::swarm::dial_opts::PeerCondition::DisconnectedAndNotDialing)
+            .build();
+        if let Err(e) = self.swarm.dial(opts) {
+            tracing::debug!(%peer, "dialling an opponent: {e}");
+        }
     }
 
     fn start_machine(
@@ -849,7 +970,7 @@ impl Node {
         if !self.caught_up && !self.connected.is_empty() && now.saturating_sub(self.started) > 1_500
         {
             self.caught_up = true;
-            for e in epoch.saturating_sub(4)..=epoch {
+            for e in epoch.saturating_sub(4)..=epoch.saturating_add(1) {
                 self.sync_epoch(e);
             }
         }
@@ -951,7 +1072,17 @@ impl Node {
     }
 
     fn sync_epoch(&mut self, epoch: u64) {
-        let peers: Vec<PeerId> = self.connected.keys().copied().take(3).collect();
+        // A few peers, not the same few on every node: start at an offset of our own.
+        let n = self.connected.len();
+        let offset = usize::from(self.me.0[0]).wrapping_add(epoch as usize) % n.max(1);
+        let peers: Vec<PeerId> = self
+            .connected
+            .keys()
+            .copied()
+            .cycle()
+            .skip(offset)
+            .take(SYNC_PEERS.min(n))
+            .collect();
         let request = wire::encode(&FetchRequest::Inventory { epoch });
         for peer in peers {
             let id = self
@@ -973,9 +1104,10 @@ impl Node {
                 tier: l.tier,
                 entrants: self
                     .entrants
-                    .get(&l.id())
-                    .map(|s| s.iter().map(|p| hex::encode(p.0)).collect())
-                    .unwrap_or_default(),
+                    .entrants(&l.id(), epoch)
+                    .iter()
+                    .map(|p| hex::encode(p.0))
+                    .collect(),
             })
             .collect();
         let items = self.store.item_count();
@@ -1325,6 +1457,9 @@ impl Node {
             .items_accepted
             .get_or_create(&kind(item.kind()))
             .inc();
+        if let Item::Entry(entry) = &item {
+            self.note_entry(entry.clone());
+        }
         Ok((item, true))
     }
 
@@ -1421,28 +1556,6 @@ impl Node {
                 }
                 let strings: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
                 let _ = self.store.put_peer(&peer_id.to_bytes(), &strings);
-            }
-            BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
-                result:
-                    kad::QueryResult::GetProviders(Ok(kad::GetProvidersOk::FoundProviders {
-                        key,
-                        providers,
-                    })),
-                ..
-            }) => {
-                for league in &self.leagues {
-                    if nets_p2p::league_key(&league.id()) != key {
-                        continue;
-                    }
-                    let set = self.entrants.entry(league.id()).or_default();
-                    for p in &providers {
-                        if let Some(player) = nets_p2p::player_of(p)
-                            && set.insert(player)
-                        {
-                            tracing::info!(peer = %p, "found an entrant");
-                        }
-                    }
-                }
             }
             BehaviourEvent::Fetch(request_response::Event::Message { peer, message, .. }) => {
                 match message {

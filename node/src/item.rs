@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use nets_tournament::evidence::{Evidence, verify_evidence};
 use nets_tournament::hash::{Hash32, keccak256};
+use nets_tournament::league::Entry;
 use nets_tournament::messages::{MatchHeader, MatchMessage, OutcomeRecord};
 use nets_tournament::timeout::{TimeoutClaim, check_claim};
 use nets_tournament::verify::verify;
@@ -21,6 +22,8 @@ pub const MAX_ITEM: usize = wire::MAX_RECORD;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[allow(clippy::large_enum_variant)]
 pub enum Item {
+    /// A player's entry into a league for an epoch.
+    Entry(Entry),
     /// A match outcome signed by both players.
     Outcome(OutcomeRecord),
     /// A claim that a player went silent.
@@ -77,6 +80,7 @@ impl Item {
     /// The epoch the item counts in.
     pub fn epoch(&self) -> u64 {
         match self {
+            Item::Entry(e) => e.epoch,
             Item::Outcome(r) => r.payload.header.epoch,
             Item::Claim(c) => c.header.epoch,
             Item::Answer { header, .. } => header.epoch,
@@ -87,6 +91,7 @@ impl Item {
     /// A short name for logs and metrics.
     pub fn kind(&self) -> &'static str {
         match self {
+            Item::Entry(_) => "entry",
             Item::Outcome(_) => "outcome",
             Item::Claim(_) => "claim",
             Item::Answer { .. } => "answer",
@@ -98,6 +103,7 @@ impl Item {
     pub fn topic(&self) -> nets_p2p::gossip::Topic {
         use nets_p2p::gossip::Topic;
         match self {
+            Item::Entry(_) => Topic::Entries,
             Item::Outcome(_) => Topic::Outcomes,
             Item::Claim(_) | Item::Answer { .. } => Topic::Claims,
             Item::Evidence { .. } => Topic::Evidence,
@@ -111,6 +117,7 @@ impl Item {
             reason,
         };
         match self {
+            Item::Entry(entry) => entry.verify().map_err(|e| invalid(e.to_string())),
             Item::Outcome(record) => verify(record)
                 .map(|_| ())
                 .map_err(|e| invalid(e.to_string())),

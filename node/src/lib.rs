@@ -18,6 +18,7 @@ pub mod battlesnake_http;
 pub mod config;
 pub mod daemon;
 pub mod devnet;
+pub mod entrants;
 pub mod external_agent;
 pub mod item;
 pub mod keyfile;

@@ -75,6 +75,36 @@ fn a_valid_outcome_validates_and_any_changed_byte_is_refused() {
     }
 }
 
+#[test]
+fn a_forged_or_altered_entry_is_refused() {
+    let key = Keypair::from_secret([3; 32]);
+    let entry = nets_tournament::league::Entry::sign(
+        &key,
+        nets_tournament::hash::Hash32([9; 32]),
+        5,
+        vec!["/ip4/127.0.0.1/tcp/4100".into()],
+    );
+    let item = Item::Entry(entry.clone());
+    item.validate().unwrap();
+    let bytes = item.to_bytes();
+    assert_eq!(Item::from_bytes(&bytes).unwrap(), item);
+    for i in 0..bytes.len() {
+        let mut b = bytes.clone();
+        b[i] ^= 0x41;
+        if let Ok(decoded) = Item::from_bytes(&b) {
+            assert!(
+                decoded.validate().is_err(),
+                "byte {i} changed and still valid"
+            );
+        }
+    }
+    // Someone else's entry in our name.
+    let mut forged = entry;
+    forged.player = Keypair::from_secret([4; 32]).id();
+    let e = Item::Entry(forged).validate().unwrap_err();
+    assert!(e.to_string().contains("invalid entry"), "{e}");
+}
+
 proptest! {
     #[test]
     fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {

@@ -1,6 +1,7 @@
 //! Connections stay bounded: 24 nodes in one process, each allowed to keep 6 peers beyond
-//! what it needs. Kademlia lookups alone would connect every node to nearly every other; the
-//! pruning policy keeps each node near its target while discovery and gossip still work.
+//! what it needs. Kademlia's queries and gossip would connect every node to nearly every
+//! other; the pruning policy keeps each node near its target while discovery and gossip still
+//! work.
 
 use std::time::Duration;
 
@@ -45,8 +46,8 @@ async fn connection_count_stays_bounded_while_discovery_and_gossip_work() {
         }
         nodes.push(running);
     }
-    // Discovery looks the league up every second for the first 10 s, then every 10 s: wait
-    // (at most a minute) until every node knows every entrant.
+    // Every node gossips its entry as soon as it is connected: wait (at most a minute) until
+    // every node knows every entrant.
     let start = std::time::Instant::now();
     while nodes
         .iter()
@@ -55,7 +56,7 @@ async fn connection_count_stays_bounded_while_discovery_and_gossip_work() {
     {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    // Past the first phase of frequent lookups.
+    // Past the joining of the DHT.
     tokio::time::sleep(Duration::from_secs(12).saturating_sub(start.elapsed())).await;
     // Then sample every node's peer count for 12 s.
     let mut samples: Vec<Vec<usize>> = vec![Vec::new(); NODES];
@@ -77,16 +78,16 @@ async fn connection_count_stays_bounded_while_discovery_and_gossip_work() {
     shutdown.cancel();
     eprintln!("mean peers per node while sampled: {means:.1?}");
     eprintln!("most peers per node while sampled: {most:?}");
-    // Discovery still found every entrant, through the DHT.
+    // Every node still heard of every entrant, through gossip over the pruned connections.
     assert!(entrants.iter().all(|e| *e == NODES), "{entrants:?}");
-    // Lookups briefly open connections to the peers they query (here, in a network this
-    // small, nearly everyone), and the policy closes them again within a second: on average
+    // Kademlia's queries briefly open connections to the peers they ask (here, in a network
+    // this small, nearly everyone), and the policy closes them again within a second: on average
     // a node holds its target plus the peers it needs (its gossip mesh, at most
     // mesh_n_high = 12, overlapping the target, and its bootstrap peer) and the lookups of
     // the moment, clearly below the whole network (23 without pruning).
     let overall = means.iter().sum::<f64>() / NODES as f64;
     assert!(overall <= 15.0, "mean {overall} peers per node; {means:?}");
-    // The bootstrap node, which every lookup passes at first, carries a little more.
+    // The bootstrap node, which every node joins through, carries a little more.
     for (i, m) in means.iter().enumerate() {
         assert!(*m <= 20.0, "node {i}: mean {m} peers; {means:?}");
     }

@@ -51,7 +51,7 @@ fn five_nodes_discover_each_other_play_gossip_and_agree() {
     for dir in &dirs[1..] {
         nodes.push(spawn(dir, Some(&boot)));
     }
-    // Every node learns all five entrants from Kademlia provider records, though it was only
+    // Every node learns all five entrants from their gossiped entries, though it was only
     // told about the first node.
     wait_until(schedule.genesis_ms);
     for n in &nodes {

@@ -21,6 +21,8 @@ use nets_tournament::hash::keccak256;
 /// A gossip topic of the network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Topic {
+    /// Players' signed entries into leagues.
+    Entries,
     /// Outcome records.
     Outcomes,
     /// Timeout claims and answers to them.
@@ -33,7 +35,8 @@ pub enum Topic {
 
 impl Topic {
     /// Every topic.
-    pub const ALL: [Topic; 4] = [
+    pub const ALL: [Topic; 5] = [
+        Topic::Entries,
         Topic::Outcomes,
         Topic::Claims,
         Topic::Evidence,
@@ -43,6 +46,7 @@ impl Topic {
     /// The topic's name on the wire.
     pub fn name(self) -> &'static str {
         match self {
+            Topic::Entries => "nets/1/entries",
             Topic::Outcomes => "nets/1/outcomes",
             Topic::Claims => "nets/1/claims",
             Topic::Evidence => "nets/1/evidence",

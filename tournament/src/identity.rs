@@ -23,6 +23,8 @@ pub enum Domain {
     TimeoutClaim,
     /// An attestation of an epoch's roots.
     EpochAttestation,
+    /// A player's entry into a league for an epoch.
+    LeagueEntry,
 }
 
 impl Domain {
@@ -33,6 +35,7 @@ impl Domain {
             Domain::MatchResult => b"match-result",
             Domain::TimeoutClaim => b"timeout-claim",
             Domain::EpochAttestation => b"epoch-attestation",
+            Domain::LeagueEntry => b"league-entry",
         }
     }
 }
