@@ -148,7 +148,7 @@ pub fn behaviour(key: &Keypair, cfg: &NetConfig) -> Result<Behaviour, Error> {
     );
     let mut kad = kad::Behaviour::with_config(peer_id, store, kad_cfg);
     kad.set_mode(Some(kad::Mode::Server));
-    let gossipsub = gossip::behaviour(key, cfg.gossip).map_err(Error::Setup)?;
+    let gossipsub = gossip::behaviour(cfg.gossip).map_err(Error::Setup)?;
     let identify = identify::Behaviour::new(
         identify::Config::new(IDENTIFY_PROTOCOL.into(), key.public())
             .with_interval(Duration::from_secs(60)),
