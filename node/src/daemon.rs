@@ -49,7 +49,7 @@ use crate::metrics::{Metrics, kind};
 use crate::players::PlayerFactory;
 use crate::rankings;
 use crate::settler::{AttestationMsg, SettleIn, SettlementStatus, SettlerLink};
-use crate::store::Store;
+use crate::store::{Durability, Store};
 
 /// Milliseconds of Unix time.
 pub fn now_ms() -> u64 {
@@ -332,6 +332,7 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         started: now_ms(),
         bootstrapped: false,
         caught_up: false,
+        summaries: rankings::SummaryCache::default(),
         beacon_cache: None,
     };
     let task = tokio::spawn(node.run(net_rx, agent_rx, publish_rx, shutdown));
@@ -390,6 +391,8 @@ struct Node {
     started: u64,
     bootstrapped: bool,
     caught_up: bool,
+    /// Epoch summaries computed so far.
+    summaries: rankings::SummaryCache,
     /// Ratings and beacon for pairings, by the epoch they serve.
     beacon_cache: Option<(u64, Vec<PairingInputs>)>,
     /// Into the settler, if the node settles.
@@ -603,7 +606,7 @@ impl Node {
                 );
                 let item = Item::Entry(entry.clone());
                 let bytes = item.to_bytes();
-                if let Err(err) = self.store.put_item(&item, &bytes) {
+                if let Err(err) = self.store.put_item(&item, &bytes, Durability::Now) {
                     tracing::error!("cannot store our entry: {err}");
                     continue;
                 }
@@ -700,16 +703,17 @@ impl Node {
             return (r.clone(), *b);
         }
         let upto = epoch.saturating_sub(1);
-        let (ratings, beacon) = match rankings::summaries(&self.store, league, upto) {
-            Ok(s) => (
-                rankings::latest_ratings(&s),
-                s.last().map(|s| s.outcomes_root).unwrap_or(Hash32::ZERO),
-            ),
-            Err(e) => {
-                tracing::error!("ratings for pairing: {e}");
-                (Default::default(), Hash32::ZERO)
-            }
-        };
+        let (ratings, beacon) =
+            match rankings::summaries_cached(&self.store, league, upto, &mut self.summaries) {
+                Ok(s) => (
+                    rankings::latest_ratings(&s),
+                    s.last().map(|s| s.outcomes_root).unwrap_or(Hash32::ZERO),
+                ),
+                Err(e) => {
+                    tracing::error!("ratings for pairing: {e}");
+                    (Default::default(), Hash32::ZERO)
+                }
+            };
         let entry = (id, ratings.clone(), beacon);
         match &mut self.beacon_cache {
             Some((e, cached)) if *e == epoch => cached.push(entry),
@@ -988,7 +992,12 @@ impl Node {
                 .closed_epoch
                 .set(i64::try_from(closed_before).unwrap_or(i64::MAX) - 1);
             for (i, league) in self.leagues.clone().into_iter().enumerate() {
-                match rankings::summaries(&self.store, &league, closed_before) {
+                match rankings::summaries_cached(
+                    &self.store,
+                    &league,
+                    closed_before,
+                    &mut self.summaries,
+                ) {
                     Ok(summaries) => {
                         // The contract settles the first league, once the node caught up.
                         if i == 0 && now.saturating_sub(self.started) >= SETTLE_AFTER_MS {
@@ -1027,7 +1036,12 @@ impl Node {
         let Some(league) = self.leagues.first().cloned() else {
             return;
         };
-        match rankings::summaries(&self.store, &league, self.closed_before) {
+        match rankings::summaries_cached(
+            &self.store,
+            &league,
+            self.closed_before,
+            &mut self.summaries,
+        ) {
             Ok(summaries) => self.hand_to_settler(&summaries),
             Err(e) => tracing::error!("rankings: {e}"),
         }
@@ -1400,7 +1414,7 @@ impl Node {
     /// Stores an item of ours durably, then gossips it.
     fn announce(&mut self, item: Item) {
         let bytes = item.to_bytes();
-        match self.store.put_item(&item, &bytes) {
+        match self.store.put_item(&item, &bytes, Durability::Now) {
             // Already stored: it came from the opponent's gossip first, and was forwarded.
             Ok(false) => return,
             Ok(true) => {
@@ -1451,7 +1465,7 @@ impl Node {
             return Err(e.to_string());
         }
         self.store
-            .put_item(&item, bytes)
+            .put_item(&item, bytes, Durability::Background)
             .map_err(|e| format!("store: {e}"))?;
         self.metrics
             .items_accepted

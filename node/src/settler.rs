@@ -42,7 +42,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::settle::{self, AnyChain, SettleError, SettleOptions, SettlingNode, SharedChain, at};
-use crate::store::Store;
+use crate::store::{Durability, Store};
 
 /// Largest encoded attestation message.
 pub const MAX_ATTESTATION: usize = 512;
@@ -619,7 +619,9 @@ impl Settler {
             }
             let signed = msg.signed();
             // The loop checked the signature in the domain the message names, which is ours.
-            let _ = self.store.put_attestation(msg.epoch, &msg.to_bytes());
+            let _ = self
+                .store
+                .put_attestation(msg.epoch, &msg.to_bytes(), Durability::Background);
             let list = self.seen.entry((msg.epoch, signed.signer)).or_default();
             if !list.contains(&signed) {
                 list.push(signed);
@@ -681,7 +683,7 @@ impl Settler {
             .map_err(at(format!("signing epoch {epoch}")))?;
         let msg = AttestationMsg::new(s.chain().chain_id(), s.address(), &signed);
         let bytes = msg.to_bytes();
-        let _ = self.store.put_attestation(epoch, &bytes);
+        let _ = self.store.put_attestation(epoch, &bytes, Durability::Now);
         let list = self.seen.entry((epoch, signed.signer)).or_default();
         if !list.contains(&signed) {
             list.push(signed);

@@ -8,7 +8,7 @@ use nets_node::config::Config;
 use nets_node::daemon::{FetchRequest, FetchResponse, Frame};
 use nets_node::item::Item;
 use nets_node::settler::AttestationMsg;
-use nets_node::store::Store;
+use nets_node::store::{Durability, Store};
 use nets_tournament::identity::Keypair;
 use nets_tournament::messages::{MatchHeader, OutcomeRecord};
 use nets_tournament::protocol::{Event, MatchConfig, MatchMachine};
@@ -139,7 +139,11 @@ fn a_store_from_another_schema_is_refused_and_left_alone() {
     {
         let store = Store::open(&path).unwrap();
         let item = Item::Outcome(outcome());
-        assert!(store.put_item(&item, &item.to_bytes()).unwrap());
+        assert!(
+            store
+                .put_item(&item, &item.to_bytes(), Durability::Now)
+                .unwrap()
+        );
     }
     {
         let db = open_raw(&path);
