@@ -257,6 +257,14 @@ pub(crate) fn devnet(args: &DevnetArgs) -> Result<()> {
         report.matches_finished / 2,
         report.items
     );
+    if !report.disagreeing.is_empty() {
+        bail!(
+            "{} of {} nodes computed different rankings than node 0 (nodes {:?})",
+            report.disagreeing.len(),
+            report.items.len(),
+            report.disagreeing
+        );
+    }
     print!("{}", devnet::render_table(&report));
     println!();
     print!("{}", devnet::render_settlement(&report));
