@@ -29,6 +29,7 @@
 //! ```
 
 pub mod agent;
+pub mod full_stack;
 pub mod matchplay;
 pub mod metrics;
 pub mod network;

@@ -1,4 +1,5 @@
-//! `simnet`: runs a scenario and writes its outputs; `simnet bench` times the headline sizes.
+//! `simnet`: runs a scenario and writes its outputs; `simnet bench` times the headline sizes;
+//! `simnet full-stack` runs real nodes in this process and measures them.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -35,6 +36,32 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         large_epochs: u32,
     },
+    /// Runs N real netsd nodes in this process (libp2p on 127.0.0.1 with Kademlia and
+    /// gossipsub, one embedded chain) for a few epochs on the wall clock, and writes rankings,
+    /// metrics (wall, CPU, peak memory, matches, agreement, settlement) and a summary.
+    FullStack(FullStackArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct FullStackArgs {
+    /// Nodes to run.
+    #[arg(long, default_value_t = 100)]
+    nodes: usize,
+    /// Epochs to play.
+    #[arg(long, default_value_t = 2)]
+    epochs: u64,
+    /// Seconds per epoch.
+    #[arg(long, default_value_t = 30)]
+    epoch_secs: u64,
+    /// Agents, given to the nodes in turn (cheap ones: every node shares this machine).
+    #[arg(long, num_args = 1.., default_values_t = ["greedy".to_string(), "random".to_string()])]
+    agents: Vec<String>,
+    /// Output directory.
+    #[arg(long, short, default_value = "simnet-out/full-stack")]
+    out: PathBuf,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -132,6 +159,20 @@ fn main() -> Result<()> {
             let report = simulate(sc, args.quiet)?;
             output::write_all(&report, &args.out)?;
             print!("{}", output::summary(&report));
+            println!("outputs in {}", args.out.display());
+        }
+        Command::FullStack(args) => {
+            let options = nets_node::devnet::DevnetOptions {
+                nodes: args.nodes,
+                epochs: args.epochs,
+                epoch_ms: args.epoch_secs.saturating_mul(1000),
+                agents: args.agents.clone(),
+                data_dir: None,
+                progress: !args.quiet,
+            };
+            let (report, metrics) = nets_simnet::full_stack::run(&options)?;
+            nets_simnet::full_stack::write_outputs(&report, &metrics, &args.out)?;
+            print!("{}", nets_simnet::full_stack::summary(&metrics));
             println!("outputs in {}", args.out.display());
         }
         Command::Bench {

@@ -1,0 +1,186 @@
+//! Full-stack mode: N real `netsd` nodes in this process — libp2p over 127.0.0.1 with
+//! Kademlia and gossipsub, the real match streams, stores and settlers, one embedded chain —
+//! playing real epochs on the wall clock. It is `netsd devnet`, measured: wall time, CPU time,
+//! peak memory, matches, agreement of the nodes' rankings, and what the chain settled.
+//!
+//! Unlike the discrete-event mode this is not reproducible run to run (real sockets, real
+//! time), and every node shares this machine's cores, so it answers a different question:
+//! does the real stack hold up at this many peers?
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use nets_node::devnet::{self, DevnetOptions, DevnetReport};
+use nets_node::rankings::{self, Format};
+use serde::Serialize;
+
+/// What a full-stack run measured (written as `metrics.json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct FullStackMetrics {
+    /// Nodes run.
+    pub nodes: usize,
+    /// Epochs played.
+    pub epochs: u64,
+    /// Length of an epoch, in seconds.
+    pub epoch_secs: u64,
+    /// Agents, given to the nodes in turn.
+    pub agents: Vec<String>,
+    /// Wall time of the whole run, in seconds.
+    pub wall_s: f64,
+    /// CPU time of this process (user and system), in seconds.
+    pub cpu_s: f64,
+    /// Peak resident memory of this process, in MiB.
+    pub peak_rss_mib: u64,
+    /// Matches finished.
+    pub matches: u64,
+    /// Items stored per node: least and most.
+    pub items_min: usize,
+    /// See `items_min`.
+    pub items_max: usize,
+    /// Nodes whose rankings equal node 0's.
+    pub agreeing_nodes: usize,
+    /// The last epoch the contract finalised, if any.
+    pub finalised_epoch: Option<u64>,
+    /// Epochs anchored on the chain, with their signers.
+    pub anchored: Vec<AnchoredEpoch>,
+    /// Why settlement failed, if it did (the rankings stand either way).
+    pub settlement_error: Option<String>,
+}
+
+/// One epoch the chain settled.
+#[derive(Clone, Debug, Serialize)]
+pub struct AnchoredEpoch {
+    /// The epoch.
+    pub epoch: u64,
+    /// Nodes whose signatures made the aggregate.
+    pub signers: usize,
+    /// Claims paid.
+    pub claims: usize,
+}
+
+/// Runs `options` and measures it.
+pub fn run(options: &DevnetOptions) -> Result<(DevnetReport, FullStackMetrics)> {
+    let start = Instant::now();
+    let cpu_before = cpu_seconds();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")?;
+    let report = runtime.block_on(devnet::run(options))?;
+    let metrics = FullStackMetrics {
+        nodes: options.nodes,
+        epochs: options.epochs,
+        epoch_secs: options.epoch_ms / 1000,
+        agents: options.agents.clone(),
+        wall_s: start.elapsed().as_secs_f64(),
+        cpu_s: cpu_seconds() - cpu_before,
+        peak_rss_mib: peak_rss_kib().unwrap_or(0) / 1024,
+        matches: report.matches_finished / 2,
+        items_min: report.items.iter().copied().min().unwrap_or(0),
+        items_max: report.items.iter().copied().max().unwrap_or(0),
+        agreeing_nodes: options.nodes.saturating_sub(report.disagreeing.len()),
+        finalised_epoch: report
+            .settlement
+            .as_ref()
+            .ok()
+            .and_then(|s| s.status.finalised_epoch),
+        anchored: report
+            .settlement
+            .as_ref()
+            .map(|s| {
+                s.epochs
+                    .iter()
+                    .map(|e| AnchoredEpoch {
+                        epoch: e.roots.epoch,
+                        signers: e.signers.len(),
+                        claims: e.claims.len(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        settlement_error: report.settlement.as_ref().err().map(|e| e.to_string()),
+    };
+    Ok((report, metrics))
+}
+
+/// Writes `rankings.json` and `rankings.csv` (node 0's, in netsd's export format),
+/// `metrics.json` and `summary.txt` into `out`.
+pub fn write_outputs(report: &DevnetReport, metrics: &FullStackMetrics, out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let write = |name: &str, bytes: String| {
+        let path = out.join(name);
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))
+    };
+    write(
+        "rankings.json",
+        rankings::render(&report.rankings, Format::Json),
+    )?;
+    write(
+        "rankings.csv",
+        rankings::render(&report.rankings, Format::Csv),
+    )?;
+    write(
+        "metrics.json",
+        serde_json::to_string_pretty(metrics).context("metrics")? + "\n",
+    )?;
+    write("summary.txt", summary(metrics))?;
+    Ok(())
+}
+
+/// The text summary.
+pub fn summary(m: &FullStackMetrics) -> String {
+    let anchored: Vec<String> = m
+        .anchored
+        .iter()
+        .map(|a| format!("epoch {} by {}/{} signers", a.epoch, a.signers, m.nodes))
+        .collect();
+    format!(
+        "full stack: {} real nodes, {} epochs of {} s, agents {}\n\
+         wall {:.0} s, CPU {:.0} s, peak RSS {} MiB\n\
+         {} matches; items per node {}..{}; {} of {} nodes computed identical rankings\n\
+         settlement: {}\n",
+        m.nodes,
+        m.epochs,
+        m.epoch_secs,
+        m.agents.join(", "),
+        m.wall_s,
+        m.cpu_s,
+        m.peak_rss_mib,
+        m.matches,
+        m.items_min,
+        m.items_max,
+        m.agreeing_nodes,
+        m.nodes,
+        match (&m.settlement_error, anchored.is_empty()) {
+            (Some(e), _) => format!("failed: {e}"),
+            (None, true) => "nothing anchored".into(),
+            (None, false) => anchored.join(", "),
+        }
+    )
+}
+
+/// Peak resident memory of this process (VmHWM), in KiB.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// CPU time of this process so far (user and system, from `/proc/self/stat`), in seconds;
+/// 0 where that file does not exist.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|i| fields.get(*i)?.parse::<u64>().ok())
+        .sum();
+    // Linux reports them in USER_HZ, which is 100 on every architecture it runs on.
+    ticks as f64 / 100.0
+}

@@ -1,0 +1,40 @@
+//! Full-stack mode on a small network: real nodes play an epoch, agree, settle on the
+//! embedded chain, and the outputs are written.
+
+use nets_node::devnet::DevnetOptions;
+use nets_simnet::full_stack;
+
+#[test]
+fn four_real_nodes_play_agree_settle_and_write_their_outputs() {
+    let out = tempfile::tempdir().unwrap();
+    let options = DevnetOptions {
+        nodes: 4,
+        epochs: 1,
+        epoch_ms: 8_000,
+        agents: vec!["greedy".into(), "random".into()],
+        data_dir: None,
+        progress: false,
+    };
+    let (report, metrics) = full_stack::run(&options).unwrap();
+    full_stack::write_outputs(&report, &metrics, out.path()).unwrap();
+    assert_eq!(metrics.agreeing_nodes, 4, "{metrics:?}");
+    assert!(metrics.matches > 0, "{metrics:?}");
+    assert!(
+        metrics.wall_s > 0.0 && metrics.peak_rss_mib > 0,
+        "{metrics:?}"
+    );
+    assert_eq!(metrics.settlement_error, None);
+    assert_eq!(metrics.finalised_epoch, Some(0), "{metrics:?}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("metrics.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["nodes"], 4);
+    let rankings = std::fs::read_to_string(out.path().join("rankings.csv")).unwrap();
+    // A header and the four players (each played in the epoch).
+    assert_eq!(rankings.lines().count(), 5, "{rankings}");
+    let summary = std::fs::read_to_string(out.path().join("summary.txt")).unwrap();
+    assert!(
+        summary.contains("4 of 4 nodes computed identical rankings"),
+        "{summary}"
+    );
+}
