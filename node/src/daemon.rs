@@ -324,6 +324,7 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         listen: Vec::new(),
         closed_before: 0,
         synced: BTreeSet::new(),
+        synced_again: BTreeSet::new(),
         pending_fetch: BTreeMap::new(),
         finished: 0,
         last_lookup: 0,
@@ -381,8 +382,10 @@ struct Node {
     connected: BTreeMap<PeerId, u64>,
     listen: Vec<Multiaddr>,
     closed_before: u64,
-    /// Epochs fetched from peers after their close.
+    /// Epochs fetched from peers after their close ...
     synced: BTreeSet<u64>,
+    /// ... and fetched again a little later.
+    synced_again: BTreeSet<u64>,
     pending_fetch: BTreeMap<OutboundRequestId, PeerId>,
     finished: u64,
     last_lookup: u64,
@@ -978,12 +981,19 @@ impl Node {
                 self.sync_epoch(e);
             }
         }
-        // Half-way through the grace period: fetch what peers have of the epoch just ended.
-        if let Some(prev) = epoch.checked_sub(1)
-            && now >= clock.close_of(prev).saturating_add(s.grace_ms / 2)
-            && self.synced.insert(prev)
-        {
-            self.sync_epoch(prev);
+        // Half-way through the grace period: fetch what peers have of the epoch just ended; and
+        // once more after two grace periods, for what was still on its way the first time
+        // (items of a closed epoch change the rankings, not what was attested).
+        if let Some(prev) = epoch.checked_sub(1) {
+            let closed_at = clock.close_of(prev);
+            if now >= closed_at.saturating_add(s.grace_ms / 2) && self.synced.insert(prev) {
+                self.sync_epoch(prev);
+            }
+            if now >= closed_at.saturating_add(s.grace_ms.saturating_mul(2))
+                && self.synced_again.insert(prev)
+            {
+                self.sync_epoch(prev);
+            }
         }
         let closed_before = s.closed_before(now);
         if closed_before > self.closed_before {
@@ -1506,6 +1516,8 @@ impl Node {
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::info!(%address, "listening");
                 self.listen.push(address);
+                // Published at the next tick, for whoever waits to dial this node.
+                self.last_status = 0;
             }
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
                 self.connected.entry(peer_id).or_insert_with(now_ms);

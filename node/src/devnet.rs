@@ -52,6 +52,19 @@ pub struct DevnetOptions {
     pub data_dir: Option<PathBuf>,
     /// Show a progress bar.
     pub progress: bool,
+    /// How the nodes reach each other.
+    pub transport: DevnetTransport,
+}
+
+/// How devnet nodes reach each other.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DevnetTransport {
+    /// TCP on 127.0.0.1, as real nodes do (each connection holds two file descriptors).
+    #[default]
+    Tcp,
+    /// libp2p's in-memory transport (`/memory/N`): the same noise and yamux on top, no
+    /// sockets, so a thousand nodes fit in one process's file-descriptor limit.
+    Memory,
 }
 
 impl Default for DevnetOptions {
@@ -63,6 +76,7 @@ impl Default for DevnetOptions {
             agents: vec!["search".into(), "greedy".into(), "random".into()],
             data_dir: None,
             progress: true,
+            transport: DevnetTransport::Tcp,
         }
     }
 }
@@ -95,6 +109,10 @@ pub struct DevnetReport {
     pub items: Vec<usize>,
     /// Nodes whose rankings differ from node 0's (empty when every node agrees).
     pub disagreeing: Vec<usize>,
+    /// Connected peers per node when the last epoch closed.
+    pub peers: Vec<usize>,
+    /// Entrants of its league each node knew for the last epoch played.
+    pub entrants: Vec<usize>,
     /// What was anchored and claimed, or why settlement failed (the rankings stand either way).
     pub settlement: Result<SettlementReport, SettleError>,
 }
@@ -129,7 +147,7 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
     let shutdown = CancellationToken::new();
     let mut nodes: Vec<Running> = Vec::new();
     let mut agents = Vec::new();
-    let mut bootstrap: Vec<String> = Vec::new();
+    let mut bootstrap: Vec<Option<String>> = Vec::new();
     let mut players = Vec::new();
     for i in 0..options.nodes {
         let dir = root.join(format!("node-{i}"));
@@ -146,8 +164,25 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         let player = key.id();
         let agent = options.agents[i % options.agents.len()].clone();
         let mut config = Config::default();
-        config.network.listen = vec!["/ip4/127.0.0.1/tcp/0".into()];
-        config.network.bootstrap = bootstrap.clone();
+        config.network.listen = vec![match options.transport {
+            DevnetTransport::Tcp => "/ip4/127.0.0.1/tcp/0".into(),
+            DevnetTransport::Memory => "/memory/0".into(),
+        }];
+        // Node 0 and up to two earlier nodes that are listening by now, so that no single node
+        // takes every connection (its connection limit is a backstop at 128).
+        for (j, n) in nodes.iter().enumerate() {
+            if bootstrap[j].is_none()
+                && let Some(a) = n.handle.status.borrow().listen.first()
+            {
+                bootstrap[j] = Some(format!("{a}/p2p/{}", n.handle.peer_id));
+            }
+        }
+        config.network.bootstrap = [0, i / 2, i.saturating_sub(1)]
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .filter_map(|j| bootstrap.get(j).cloned().flatten())
+            .collect();
         config.schedule = sched;
         config.play.agent = agent.clone();
         config.play.max_matches = 2;
@@ -179,10 +214,13 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
             .ok()
             .flatten()
             .context("the first node did not start listening")?;
-            bootstrap.push(format!("{addr}/p2p/{}", running.handle.peer_id));
+            bootstrap.push(Some(format!("{addr}/p2p/{}", running.handle.peer_id)));
             if let Some(api) = running.api {
                 eprintln!("devnet: node 0 serves its API at http://{api}/status");
             }
+        }
+        if i > 0 {
+            bootstrap.push(None);
         }
         agents.push((hex::encode(player.0), agent));
         nodes.push(running);
@@ -201,8 +239,16 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         indicatif::ProgressBar::hidden()
     };
     let start = now_ms();
+    let last_epoch = options.epochs.saturating_sub(1);
+    let mut entrants = vec![0; nodes.len()];
     while now_ms() < end {
         tokio::time::sleep(Duration::from_millis(250)).await;
+        for (i, n) in nodes.iter().enumerate() {
+            let s = n.handle.status.borrow();
+            if s.epoch == last_epoch {
+                entrants[i] = s.leagues.first().map_or(0, |l| l.entrants.len());
+            }
+        }
         let s = nodes[0].handle.status.borrow().clone();
         let finished: u64 = nodes
             .iter()
@@ -216,6 +262,10 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
             finished / 2
         ));
     }
+    let peers: Vec<usize> = nodes
+        .iter()
+        .map(|n| n.handle.status.borrow().peers.len())
+        .collect();
     // Every node settles as it goes; wait for the last epoch with games to be finalised.
     let league = Config::default().leagues()?.remove(0);
     let last_played = rankings::summaries(&nodes[0].store, &league, options.epochs)?
@@ -295,6 +345,8 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         matches_finished,
         items,
         disagreeing,
+        peers,
+        entrants,
         settlement,
     })
 }

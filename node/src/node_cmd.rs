@@ -243,6 +243,7 @@ pub(crate) fn devnet(args: &DevnetArgs) -> Result<()> {
         agents: args.agents.clone(),
         data_dir: args.data_dir.clone(),
         progress: true,
+        transport: devnet::DevnetTransport::Tcp,
     };
     eprintln!(
         "devnet: {} nodes on 127.0.0.1, {} epochs of {} s, agents {}",

@@ -1,12 +1,12 @@
 //! The nets libp2p behaviour: Kademlia discovery, gossip of outcomes, the match stream
-//! protocol and one-shot fetches, over TCP and QUIC with noise and yamux.
+//! protocol and one-shot fetches, over TCP and QUIC (and, for many nodes in one process,
+//! libp2p's in-memory transport) with noise and yamux.
 //!
 //! This crate carries `nets-tournament` messages and holds no match logic: the daemon
 //! (`netsd`) decides what to send and validates what arrives. What lives here:
 //!
-//! - [`Behaviour`]: Kademlia under [`KAD_PROTOCOL`] (server mode; peers learned through
-//!   identify are added to it; leagues are advertised as provider records under the league
-//!   id), gossipsub ([`gossip`]), identify, ping, request-response for fetches ([`fetch`]) and
+//! - [`Behaviour`]: Kademlia under [`KAD_PROTOCOL`] (server mode, for routing; peers learned
+//!   through identify are added to it), gossipsub ([`gossip`]), identify, ping, request-response for fetches ([`fetch`]) and
 //!   raw per-match streams under [`MATCH_PROTOCOL`] (framed by [`frame`]), plus a hard
 //!   connection limit as a backstop to the pruning [`policy`].
 //! - [`build_swarm`]: the swarm, from the node's ed25519 key (the same key signs its matches,
@@ -22,10 +22,12 @@ use std::time::Duration;
 
 use libp2p::connection_limits::{self, ConnectionLimits};
 use libp2p::identity::{self, Keypair};
-use libp2p::kad::{self, store::MemoryStore, store::MemoryStoreConfig};
+use libp2p::kad::{self, store::MemoryStore};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{PeerId, StreamProtocol, Swarm, SwarmBuilder, identify, noise, ping, tcp, yamux};
+use libp2p::{
+    PeerId, StreamProtocol, Swarm, SwarmBuilder, Transport as _, identify, noise, ping, tcp, yamux,
+};
 use nets_tournament::identity::PlayerId;
 
 pub use libp2p;
@@ -37,9 +39,6 @@ pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/nets/kad/1.0.0");
 pub const IDENTIFY_PROTOCOL: &str = "/nets/1.0.0";
 /// The match protocol: one stream per match, frames of `nets-tournament` match messages.
 pub const MATCH_PROTOCOL: StreamProtocol = StreamProtocol::new("/nets/match/1");
-/// Entrants of one league a node can learn from the DHT (providers kept per key). A network
-/// with more entrants per league needs its league key sharded.
-pub const MAX_PROVIDERS_PER_KEY: usize = 4096;
 /// Largest frame on a match stream.
 pub const MAX_MATCH_FRAME: usize = nets_tournament::wire::MAX_MATCH_MESSAGE + 1024;
 
@@ -86,7 +85,7 @@ impl Default for NetConfig {
 pub struct Behaviour {
     /// Hard connection limits (a backstop; the node prunes before reaching them).
     pub limits: connection_limits::Behaviour,
-    /// Discovery: routing and league provider records.
+    /// Discovery: the routing table.
     pub kad: kad::Behaviour<MemoryStore>,
     /// Outcomes, claims and evidence.
     pub gossipsub: libp2p::gossipsub::Behaviour,
@@ -129,23 +128,10 @@ pub fn behaviour(key: &Keypair, cfg: &NetConfig) -> Result<Behaviour, Error> {
     kad_cfg
         .set_kbucket_size(NonZeroUsize::new(cfg.kbucket_size.max(1)).unwrap_or(NonZeroUsize::MIN));
     kad_cfg.set_query_timeout(Duration::from_secs(30));
-    // Records on (and lookups of) the 10 closest peers instead of 20: half the dials per
-    // lookup, ample redundancy for provider records that are refreshed often.
+    // Lookups of the 10 closest peers instead of 20: half the dials per lookup. The DHT holds
+    // no records of ours (league entries travel by gossip); it routes.
     kad_cfg.set_replication_factor(NonZeroUsize::new(10).unwrap_or(NonZeroUsize::MIN));
-    // Provider records of league entries expire unless refreshed; a node re-provides often.
-    kad_cfg.set_provider_record_ttl(Some(Duration::from_secs(3600)));
-    kad_cfg.set_provider_publication_interval(Some(Duration::from_secs(600)));
-    // Every entrant of a league provides the same key, so a storing peer must keep far more
-    // than Kademlia's default of 20 providers per key, and answers listing them all must fit
-    // in a packet (about 80 bytes per provider).
-    kad_cfg.set_max_packet_size(MAX_PROVIDERS_PER_KEY * 128);
-    let store = MemoryStore::with_config(
-        peer_id,
-        MemoryStoreConfig {
-            max_providers_per_key: MAX_PROVIDERS_PER_KEY,
-            ..MemoryStoreConfig::default()
-        },
-    );
+    let store = MemoryStore::new(peer_id);
     let mut kad = kad::Behaviour::with_config(peer_id, store, kad_cfg);
     kad.set_mode(Some(kad::Mode::Server));
     let gossipsub = gossip::behaviour(cfg.gossip).map_err(Error::Setup)?;
@@ -175,7 +161,8 @@ pub fn behaviour(key: &Keypair, cfg: &NetConfig) -> Result<Behaviour, Error> {
     })
 }
 
-/// A swarm over TCP and QUIC (noise, yamux) on the tokio runtime.
+/// A swarm over TCP, QUIC and the in-memory transport (`/memory/N` addresses, for many nodes
+/// in one process) on the tokio runtime; noise and yamux on TCP and memory.
 pub fn build_swarm(key: Keypair, cfg: &NetConfig) -> Result<Swarm<Behaviour>, Error> {
     let idle = cfg.idle_timeout;
     let behaviour = behaviour(&key, cfg)?;
@@ -188,16 +175,20 @@ pub fn build_swarm(key: Keypair, cfg: &NetConfig) -> Result<Swarm<Behaviour>, Er
         )
         .map_err(|e| Error::Setup(e.to_string()))?
         .with_quic()
+        .with_other_transport(|key| {
+            let noise = noise::Config::new(key)
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+            Ok(libp2p::core::transport::MemoryTransport::default()
+                .upgrade(libp2p::core::upgrade::Version::V1)
+                .authenticate(noise)
+                .multiplex(yamux::Config::default()))
+        })
+        .map_err(|e| Error::Setup(e.to_string()))?
         .with_behaviour(|_| behaviour)
         .map_err(|e| Error::Setup(e.to_string()))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
         .build();
     Ok(swarm)
-}
-
-/// The Kademlia key under which entrants of a league advertise themselves.
-pub fn league_key(league_id: &nets_tournament::hash::Hash32) -> kad::RecordKey {
-    kad::RecordKey::new(&[b"nets/league/".as_slice(), &league_id.0].concat())
 }
 
 #[cfg(test)]

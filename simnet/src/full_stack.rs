@@ -40,6 +40,13 @@ pub struct FullStackMetrics {
     pub items_max: usize,
     /// Nodes whose rankings equal node 0's.
     pub agreeing_nodes: usize,
+    /// Connected peers per node when the last epoch closed: mean and most.
+    pub peers_mean: f64,
+    /// See `peers_mean`.
+    pub peers_max: usize,
+    /// Entrants of the last epoch known per node: least (every node entered, so the goal is
+    /// `nodes`).
+    pub entrants_min: usize,
     /// The last epoch the contract finalised, if any.
     pub finalised_epoch: Option<u64>,
     /// Epochs anchored on the chain, with their signers.
@@ -80,6 +87,9 @@ pub fn run(options: &DevnetOptions) -> Result<(DevnetReport, FullStackMetrics)> 
         items_min: report.items.iter().copied().min().unwrap_or(0),
         items_max: report.items.iter().copied().max().unwrap_or(0),
         agreeing_nodes: options.nodes.saturating_sub(report.disagreeing.len()),
+        peers_mean: report.peers.iter().sum::<usize>() as f64 / report.peers.len().max(1) as f64,
+        peers_max: report.peers.iter().copied().max().unwrap_or(0),
+        entrants_min: report.entrants.iter().copied().min().unwrap_or(0),
         finalised_epoch: report
             .settlement
             .as_ref()
@@ -139,6 +149,7 @@ pub fn summary(m: &FullStackMetrics) -> String {
         "full stack: {} real nodes, {} epochs of {} s, agents {}\n\
          wall {:.0} s, CPU {:.0} s, peak RSS {} MiB\n\
          {} matches; items per node {}..{}; {} of {} nodes computed identical rankings\n\
+         peers per node {:.1} on average, at most {}; every node knew at least {} entrants\n\
          settlement: {}\n",
         m.nodes,
         m.epochs,
@@ -152,6 +163,9 @@ pub fn summary(m: &FullStackMetrics) -> String {
         m.items_max,
         m.agreeing_nodes,
         m.nodes,
+        m.peers_mean,
+        m.peers_max,
+        m.entrants_min,
         match (&m.settlement_error, anchored.is_empty()) {
             (Some(e), _) => format!("failed: {e}"),
             (None, true) => "nothing anchored".into(),

@@ -56,6 +56,10 @@ struct FullStackArgs {
     /// Agents, given to the nodes in turn (cheap ones: every node shares this machine).
     #[arg(long, num_args = 1.., default_values_t = ["greedy".to_string(), "random".to_string()])]
     agents: Vec<String>,
+    /// Connect the nodes over libp2p's in-memory transport instead of TCP on 127.0.0.1 (no
+    /// sockets: for more nodes than the process may open files).
+    #[arg(long)]
+    memory: bool,
     /// Output directory.
     #[arg(long, short, default_value = "simnet-out/full-stack")]
     out: PathBuf,
@@ -169,6 +173,11 @@ fn main() -> Result<()> {
                 agents: args.agents.clone(),
                 data_dir: None,
                 progress: !args.quiet,
+                transport: if args.memory {
+                    nets_node::devnet::DevnetTransport::Memory
+                } else {
+                    nets_node::devnet::DevnetTransport::Tcp
+                },
             };
             let (report, metrics) = nets_simnet::full_stack::run(&options)?;
             nets_simnet::full_stack::write_outputs(&report, &metrics, &args.out)?;

@@ -1,7 +1,7 @@
 //! Full-stack mode on a small network: real nodes play an epoch, agree, settle on the
 //! embedded chain, and the outputs are written.
 
-use nets_node::devnet::DevnetOptions;
+use nets_node::devnet::{DevnetOptions, DevnetTransport};
 use nets_simnet::full_stack;
 
 #[test]
@@ -14,10 +14,13 @@ fn four_real_nodes_play_agree_settle_and_write_their_outputs() {
         agents: vec!["greedy".into(), "random".into()],
         data_dir: None,
         progress: false,
+        transport: DevnetTransport::Tcp,
     };
     let (report, metrics) = full_stack::run(&options).unwrap();
     full_stack::write_outputs(&report, &metrics, out.path()).unwrap();
     assert_eq!(metrics.agreeing_nodes, 4, "{metrics:?}");
+    assert_eq!(metrics.entrants_min, 4, "{metrics:?}");
+    assert!(metrics.peers_mean >= 1.0, "{metrics:?}");
     assert!(metrics.matches > 0, "{metrics:?}");
     assert!(
         metrics.wall_s > 0.0 && metrics.peak_rss_mib > 0,
