@@ -202,6 +202,9 @@ pub struct PlayConfig {
     pub agent: String,
     /// Matches played at once.
     pub max_matches: usize,
+    /// Whether the node enters its leagues and plays. A node that does not still follows
+    /// them: it relays and checks their items, ranks, and attests if it settles.
+    pub enter: bool,
 }
 
 impl Default for PlayConfig {
@@ -214,6 +217,7 @@ impl Default for PlayConfig {
             }],
             agent: "greedy".into(),
             max_matches: 4,
+            enter: true,
         }
     }
 }
@@ -442,6 +446,8 @@ leagues = [{ game = "snake", size = 11, tier = 0 }]
 agent = "greedy"
 # Matches played at once.
 max_matches = 4
+# Enter the leagues and play; false follows them only (relays, checks, ranks, attests).
+enter = true
 
 [api]
 # HTTP API (status, peers, rankings, outcomes, /metrics); "" turns it off.

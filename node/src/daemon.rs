@@ -579,7 +579,8 @@ impl Node {
     /// before it started, which is how a devnet's first epoch is entered). A node that starts
     /// in the middle of an epoch enters the next one.
     fn enter_leagues(&mut self, now: u64, epoch: u64) {
-        if self.listen.is_empty()
+        if !self.config.play.enter
+            || self.listen.is_empty()
             || self.connected.is_empty()
             || now.saturating_sub(self.last_entry_try) < 1_000
         {

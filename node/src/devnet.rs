@@ -54,6 +54,9 @@ pub struct DevnetOptions {
     pub progress: bool,
     /// How the nodes reach each other.
     pub transport: DevnetTransport,
+    /// Nodes that enter the league and play (the first ones); the others only follow it
+    /// (relay, check, rank, attest). `None`: all of them.
+    pub players: Option<usize>,
 }
 
 /// How devnet nodes reach each other.
@@ -77,6 +80,7 @@ impl Default for DevnetOptions {
             data_dir: None,
             progress: true,
             transport: DevnetTransport::Tcp,
+            players: None,
         }
     }
 }
@@ -186,6 +190,7 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         config.schedule = sched;
         config.play.agent = agent.clone();
         config.play.max_matches = 2;
+        config.play.enter = options.players.is_none_or(|p| i < p);
         config.api.listen = if i == 0 {
             "127.0.0.1:0".into()
         } else {

@@ -244,6 +244,7 @@ pub(crate) fn devnet(args: &DevnetArgs) -> Result<()> {
         data_dir: args.data_dir.clone(),
         progress: true,
         transport: devnet::DevnetTransport::Tcp,
+        players: None,
     };
     eprintln!(
         "devnet: {} nodes on 127.0.0.1, {} epochs of {} s, agents {}",

@@ -20,6 +20,8 @@ use serde::Serialize;
 pub struct FullStackMetrics {
     /// Nodes run.
     pub nodes: usize,
+    /// Nodes that entered the league and played (the others followed it).
+    pub players: usize,
     /// Epochs played.
     pub epochs: u64,
     /// Length of an epoch, in seconds.
@@ -44,8 +46,7 @@ pub struct FullStackMetrics {
     pub peers_mean: f64,
     /// See `peers_mean`.
     pub peers_max: usize,
-    /// Entrants of the last epoch known per node: least (every node entered, so the goal is
-    /// `nodes`).
+    /// Entrants of the last epoch known per node: least (the goal is `players`).
     pub entrants_min: usize,
     /// The last epoch the contract finalised, if any.
     pub finalised_epoch: Option<u64>,
@@ -77,6 +78,7 @@ pub fn run(options: &DevnetOptions) -> Result<(DevnetReport, FullStackMetrics)> 
     let report = runtime.block_on(devnet::run(options))?;
     let metrics = FullStackMetrics {
         nodes: options.nodes,
+        players: options.players.unwrap_or(options.nodes).min(options.nodes),
         epochs: options.epochs,
         epoch_secs: options.epoch_ms / 1000,
         agents: options.agents.clone(),
@@ -146,12 +148,13 @@ pub fn summary(m: &FullStackMetrics) -> String {
         .map(|a| format!("epoch {} by {}/{} signers", a.epoch, a.signers, m.nodes))
         .collect();
     format!(
-        "full stack: {} real nodes, {} epochs of {} s, agents {}\n\
+        "full stack: {} real nodes ({} playing), {} epochs of {} s, agents {}\n\
          wall {:.0} s, CPU {:.0} s, peak RSS {} MiB\n\
          {} matches; items per node {}..{}; {} of {} nodes computed identical rankings\n\
          peers per node {:.1} on average, at most {}; every node knew at least {} entrants\n\
          settlement: {}\n",
         m.nodes,
+        m.players,
         m.epochs,
         m.epoch_secs,
         m.agents.join(", "),

@@ -56,6 +56,10 @@ struct FullStackArgs {
     /// Agents, given to the nodes in turn (cheap ones: every node shares this machine).
     #[arg(long, num_args = 1.., default_values_t = ["greedy".to_string(), "random".to_string()])]
     agents: Vec<String>,
+    /// Only the first N nodes enter the league and play; the others follow it (relay, check,
+    /// rank, attest). Default: all.
+    #[arg(long)]
+    players: Option<usize>,
     /// Connect the nodes over libp2p's in-memory transport instead of TCP on 127.0.0.1 (no
     /// sockets: for more nodes than the process may open files).
     #[arg(long)]
@@ -178,6 +182,7 @@ fn main() -> Result<()> {
                 } else {
                     nets_node::devnet::DevnetTransport::Tcp
                 },
+                players: args.players,
             };
             let (report, metrics) = nets_simnet::full_stack::run(&options)?;
             nets_simnet::full_stack::write_outputs(&report, &metrics, &args.out)?;

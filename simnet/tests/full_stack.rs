@@ -15,6 +15,7 @@ fn four_real_nodes_play_agree_settle_and_write_their_outputs() {
         data_dir: None,
         progress: false,
         transport: DevnetTransport::Tcp,
+        players: None,
     };
     let (report, metrics) = full_stack::run(&options).unwrap();
     full_stack::write_outputs(&report, &metrics, out.path()).unwrap();
