@@ -1,11 +1,12 @@
 //! Full-stack mode on a small network: real nodes play an epoch, agree, settle on the
-//! embedded chain, and the outputs are written.
+//! embedded chain, and the outputs are written; a node that only follows the league is
+//! never drawn but ranks and attests like the others.
 
 use nets_node::devnet::{DevnetOptions, DevnetTransport};
 use nets_simnet::full_stack;
 
 #[test]
-fn four_real_nodes_play_agree_settle_and_write_their_outputs() {
+fn four_real_nodes_three_playing_agree_settle_and_write_their_outputs() {
     let out = tempfile::tempdir().unwrap();
     let options = DevnetOptions {
         nodes: 4,
@@ -15,12 +16,13 @@ fn four_real_nodes_play_agree_settle_and_write_their_outputs() {
         data_dir: None,
         progress: false,
         transport: DevnetTransport::Tcp,
-        players: None,
+        players: Some(3),
     };
     let (report, metrics) = full_stack::run(&options).unwrap();
     full_stack::write_outputs(&report, &metrics, out.path()).unwrap();
     assert_eq!(metrics.agreeing_nodes, 4, "{metrics:?}");
-    assert_eq!(metrics.entrants_min, 4, "{metrics:?}");
+    assert_eq!(metrics.entrants_min, 3, "{metrics:?}");
+    assert_eq!(metrics.players, 3);
     assert!(metrics.peers_mean >= 1.0, "{metrics:?}");
     assert!(metrics.matches > 0, "{metrics:?}");
     assert!(
@@ -29,13 +31,15 @@ fn four_real_nodes_play_agree_settle_and_write_their_outputs() {
     );
     assert_eq!(metrics.settlement_error, None);
     assert_eq!(metrics.finalised_epoch, Some(0), "{metrics:?}");
+    // Two thirds of the stake signed (the follower's stake counts like the players').
+    assert!(metrics.anchored[0].signers >= 3, "{metrics:?}");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.path().join("metrics.json")).unwrap())
             .unwrap();
     assert_eq!(json["nodes"], 4);
     let rankings = std::fs::read_to_string(out.path().join("rankings.csv")).unwrap();
-    // A header and the four players (each played in the epoch).
-    assert_eq!(rankings.lines().count(), 5, "{rankings}");
+    // A header and the three players; the follower has no games.
+    assert_eq!(rankings.lines().count(), 4, "{rankings}");
     let summary = std::fs::read_to_string(out.path().join("summary.txt")).unwrap();
     assert!(
         summary.contains("4 of 4 nodes computed identical rankings"),
