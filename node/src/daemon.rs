@@ -327,7 +327,6 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         synced_again: BTreeSet::new(),
         pending_fetch: BTreeMap::new(),
         finished: 0,
-        last_lookup: 0,
         last_prune: 0,
         last_status: 0,
         started: now_ms(),
@@ -388,7 +387,6 @@ struct Node {
     synced_again: BTreeSet<u64>,
     pending_fetch: BTreeMap<OutboundRequestId, PeerId>,
     finished: u64,
-    last_lookup: u64,
     last_prune: u64,
     last_status: u64,
     started: u64,
@@ -526,15 +524,7 @@ impl Node {
         self.metrics
             .epoch
             .set(i64::try_from(epoch).unwrap_or(i64::MAX));
-        let lookup_every = if now.saturating_sub(self.started) < 20_000 {
-            1_000
-        } else {
-            4_000
-        };
-        if now.saturating_sub(self.last_lookup) >= lookup_every {
-            self.last_lookup = now;
-            self.join_dht();
-        }
+        self.join_dht();
         self.enter_leagues(now, epoch);
         self.sync_entries(now, epoch);
         if now.saturating_sub(self.last_prune) >= 500 {

@@ -1,7 +1,8 @@
 //! Bad input from the network or the disk: every decoder of the node refuses it with an error,
 //! never a panic, and a forged or altered item never validates.
 
-use nets_envs::agents::{Agent, Greedy};
+mod common;
+
 use nets_envs::log::EnvSpec;
 use nets_envs::snake::SnakeParams;
 use nets_node::config::Config;
@@ -11,7 +12,6 @@ use nets_node::settler::AttestationMsg;
 use nets_node::store::{Durability, Store};
 use nets_tournament::identity::Keypair;
 use nets_tournament::messages::{MatchHeader, OutcomeRecord};
-use nets_tournament::protocol::{Event, MatchConfig, MatchMachine};
 use nets_tournament::wire;
 use proptest::prelude::*;
 
@@ -25,28 +25,20 @@ fn outcome() -> OutcomeRecord {
         a: ka.id(),
         b: kb.id(),
     };
-    let cfg = MatchConfig::default();
-    let mut m = [
-        MatchMachine::new(0, header.clone(), ka, [7; 32], cfg).unwrap(),
-        MatchMachine::new(0, header, kb, [8; 32], cfg).unwrap(),
-    ];
-    loop {
-        for me in 0..2 {
-            while let Some(event) = m[me].poll_event() {
-                match event {
-                    Event::ActionNeeded { .. } => {
-                        let game = m[me].pending_game().unwrap().clone();
-                        let seat = m[me].seat().index() as usize;
-                        let mv = Greedy.choose(&game, seat);
-                        m[me].supply_action(0, mv.code()).unwrap();
-                    }
-                    Event::Finished(record) => return record,
-                    _ => {}
-                }
-            }
-            while let Some(msg) = m[me].poll_transmit() {
-                m[1 - me].handle_message(0, msg);
-            }
+    common::greedy_outcome(header, ka, kb, [[7; 32], [8; 32]])
+}
+
+/// Flips every `stride`-th byte of `bytes` in turn: the result either does not decode or
+/// does not validate.
+fn assert_no_changed_byte_validates(bytes: &[u8], stride: usize) {
+    for i in (0..bytes.len()).step_by(stride) {
+        let mut b = bytes.to_vec();
+        b[i] ^= 0x41;
+        if let Ok(decoded) = Item::from_bytes(&b) {
+            assert!(
+                decoded.validate().is_err(),
+                "byte {i} changed and still valid"
+            );
         }
     }
 }
@@ -57,18 +49,8 @@ fn a_valid_outcome_validates_and_any_changed_byte_is_refused() {
     item.validate().unwrap();
     let bytes = item.to_bytes();
     assert_eq!(Item::from_bytes(&bytes).unwrap(), item);
-    // Flip each byte in turn (a stride keeps the test short): the result either does not
-    // decode or does not validate.
-    for i in (0..bytes.len()).step_by(3) {
-        let mut b = bytes.clone();
-        b[i] ^= 0x41;
-        if let Ok(decoded) = Item::from_bytes(&b) {
-            assert!(
-                decoded.validate().is_err(),
-                "byte {i} changed and still valid"
-            );
-        }
-    }
+    // Every third byte changed (a stride keeps the test short).
+    assert_no_changed_byte_validates(&bytes, 3);
     // Truncations never decode.
     for n in 0..bytes.len() {
         assert!(Item::from_bytes(&bytes[..n]).is_err());
@@ -88,16 +70,7 @@ fn a_forged_or_altered_entry_is_refused() {
     item.validate().unwrap();
     let bytes = item.to_bytes();
     assert_eq!(Item::from_bytes(&bytes).unwrap(), item);
-    for i in 0..bytes.len() {
-        let mut b = bytes.clone();
-        b[i] ^= 0x41;
-        if let Ok(decoded) = Item::from_bytes(&b) {
-            assert!(
-                decoded.validate().is_err(),
-                "byte {i} changed and still valid"
-            );
-        }
-    }
+    assert_no_changed_byte_validates(&bytes, 1);
     // Someone else's entry in our name.
     let mut forged = entry;
     forged.player = Keypair::from_secret([4; 32]).id();

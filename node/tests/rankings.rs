@@ -1,7 +1,8 @@
 //! Rankings from a store: the cache a running node keeps gives exactly what a replay from
 //! genesis gives, also after items arrive late for an epoch already summarized.
 
-use nets_envs::agents::{Agent, Greedy};
+mod common;
+
 use nets_envs::log::EnvSpec;
 use nets_node::config::Config;
 use nets_node::item::Item;
@@ -9,9 +10,8 @@ use nets_node::rankings::{SummaryCache, summaries, summaries_cached};
 use nets_node::store::{Durability, Store};
 use nets_tournament::identity::Keypair;
 use nets_tournament::messages::{MatchHeader, OutcomeRecord};
-use nets_tournament::protocol::{Event, MatchConfig, MatchMachine};
 
-/// A real outcome of the default league, played by two greedy agents.
+/// A real outcome in `env`, played by two greedy agents.
 fn outcome(epoch: u64, round: u32, a: u8, b: u8, env: &EnvSpec) -> OutcomeRecord {
     let (ka, kb) = (Keypair::from_secret([a; 32]), Keypair::from_secret([b; 32]));
     let header = MatchHeader {
@@ -21,30 +21,7 @@ fn outcome(epoch: u64, round: u32, a: u8, b: u8, env: &EnvSpec) -> OutcomeRecord
         a: ka.id(),
         b: kb.id(),
     };
-    let cfg = MatchConfig::default();
-    let mut m = [
-        MatchMachine::new(0, header.clone(), ka, [a; 32], cfg).unwrap(),
-        MatchMachine::new(0, header, kb, [b; 32], cfg).unwrap(),
-    ];
-    loop {
-        for me in 0..2 {
-            while let Some(event) = m[me].poll_event() {
-                match event {
-                    Event::ActionNeeded { .. } => {
-                        let game = m[me].pending_game().unwrap().clone();
-                        let seat = m[me].seat().index() as usize;
-                        let mv = Greedy.choose(&game, seat);
-                        m[me].supply_action(0, mv.code()).unwrap();
-                    }
-                    Event::Finished(record) => return record,
-                    _ => {}
-                }
-            }
-            while let Some(msg) = m[me].poll_transmit() {
-                m[1 - me].handle_message(0, msg);
-            }
-        }
-    }
+    common::greedy_outcome(header, ka, kb, [[a; 32], [b; 32]])
 }
 
 fn put(store: &Store, record: OutcomeRecord) {

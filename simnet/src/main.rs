@@ -150,12 +150,6 @@ fn simulate(sc: Scenario, quiet: bool) -> Result<Report> {
     Ok(report)
 }
 
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Run(RunArgs {
@@ -211,7 +205,8 @@ fn main() -> Result<()> {
                 println!(
                     "bench: {nodes} nodes x {} epochs: {wall:.1} s wall, {matches} matches, peak RSS {} MiB",
                     report.epochs,
-                    peak_rss_kib().map_or_else(|| "n/a".into(), |k| (k / 1024).to_string())
+                    nets_simnet::full_stack::peak_rss_kib()
+                        .map_or_else(|| "n/a".into(), |k| (k / 1024).to_string())
                 );
             }
         }

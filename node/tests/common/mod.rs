@@ -1,5 +1,5 @@
-//! What the process-level tests share: a schedule that starts soon, `netsd` data dirs and
-//! processes, and the node's HTTP API.
+//! What the node's tests share: a schedule that starts soon, `netsd` data dirs and
+//! processes, the node's HTTP API, and real outcome records played by greedy agents.
 
 #![allow(dead_code)]
 
@@ -158,5 +158,41 @@ pub(crate) fn stop(node: &mut Node) {
             "netsd in {} exited with {status}",
             node.dir.display()
         );
+    }
+}
+
+/// A real outcome record: two greedy agents play `header`'s match through the match
+/// protocol, with keys `ka` and `kb` and the machines' secrets `secrets`.
+pub(crate) fn greedy_outcome(
+    header: nets_tournament::messages::MatchHeader,
+    ka: nets_tournament::identity::Keypair,
+    kb: nets_tournament::identity::Keypair,
+    secrets: [[u8; 32]; 2],
+) -> nets_tournament::messages::OutcomeRecord {
+    use nets_envs::agents::{Agent, Greedy};
+    use nets_tournament::protocol::{Event, MatchConfig, MatchMachine};
+    let cfg = MatchConfig::default();
+    let mut m = [
+        MatchMachine::new(0, header.clone(), ka, secrets[0], cfg).unwrap(),
+        MatchMachine::new(0, header, kb, secrets[1], cfg).unwrap(),
+    ];
+    loop {
+        for me in 0..2 {
+            while let Some(event) = m[me].poll_event() {
+                match event {
+                    Event::ActionNeeded { .. } => {
+                        let game = m[me].pending_game().unwrap().clone();
+                        let seat = m[me].seat().index() as usize;
+                        let mv = Greedy.choose(&game, seat);
+                        m[me].supply_action(0, mv.code()).unwrap();
+                    }
+                    Event::Finished(record) => return record,
+                    _ => {}
+                }
+            }
+            while let Some(msg) = m[me].poll_transmit() {
+                m[1 - me].handle_message(0, msg);
+            }
+        }
     }
 }
