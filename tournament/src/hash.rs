@@ -3,8 +3,8 @@
 
 use std::fmt;
 
+use keccak_asm::{Digest, Keccak256};
 use serde::{Deserialize, Serialize};
-use sha3::{Digest, Keccak256};
 
 /// A 32-byte keccak256 digest.
 #[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -34,6 +34,10 @@ impl fmt::Display for Hash32 {
 }
 
 /// keccak256 of the concatenation of `parts`.
+///
+/// The permutation is the CRYPTOGAMS assembly (through `keccak-asm`, the implementation alloy
+/// uses): about a fifth faster per block than the portable Rust one on x86-64, and this is
+/// the hash behind every transcript id, match seed and Merkle node.
 pub fn keccak256(parts: &[&[u8]]) -> Hash32 {
     let mut hasher = Keccak256::new();
     for part in parts {
