@@ -57,6 +57,10 @@ pub struct DevnetOptions {
     /// Nodes that enter the league and play (the first ones); the others only follow it
     /// (relay, check, rank, attest). `None`: all of them.
     pub players: Option<usize>,
+    /// Peers each node keeps connected (`network.target_peers`); `None`: the node's default.
+    /// Each connection holds noise and yamux buffers, so a thousand nodes in one process
+    /// (simnet's full-stack mode) may want fewer than a node on its own machine.
+    pub target_peers: Option<usize>,
 }
 
 /// How devnet nodes reach each other.
@@ -81,6 +85,7 @@ impl Default for DevnetOptions {
             progress: true,
             transport: DevnetTransport::Tcp,
             players: None,
+            target_peers: None,
         }
     }
 }
@@ -190,6 +195,9 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         config.schedule = sched;
         config.play.agent = agent.clone();
         config.play.max_matches = 2;
+        if let Some(peers) = options.target_peers {
+            config.network.target_peers = peers;
+        }
         config.play.enter = options.players.is_none_or(|p| i < p);
         config.api.listen = if i == 0 {
             "127.0.0.1:0".into()

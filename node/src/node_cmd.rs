@@ -245,6 +245,7 @@ pub(crate) fn devnet(args: &DevnetArgs) -> Result<()> {
         progress: true,
         transport: devnet::DevnetTransport::Tcp,
         players: None,
+        target_peers: None,
     };
     eprintln!(
         "devnet: {} nodes on 127.0.0.1, {} epochs of {} s, agents {}",

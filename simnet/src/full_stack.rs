@@ -22,6 +22,8 @@ pub struct FullStackMetrics {
     pub nodes: usize,
     /// Nodes that entered the league and played (the others followed it).
     pub players: usize,
+    /// Peers each node kept connected (`network.target_peers`).
+    pub target_peers: usize,
     /// Epochs played.
     pub epochs: u64,
     /// Length of an epoch, in seconds.
@@ -79,6 +81,9 @@ pub fn run(options: &DevnetOptions) -> Result<(DevnetReport, FullStackMetrics)> 
     let metrics = FullStackMetrics {
         nodes: options.nodes,
         players: options.players.unwrap_or(options.nodes).min(options.nodes),
+        target_peers: options
+            .target_peers
+            .unwrap_or(nets_node::config::NetworkConfig::default().target_peers),
         epochs: options.epochs,
         epoch_secs: options.epoch_ms / 1000,
         agents: options.agents.clone(),
@@ -151,7 +156,7 @@ pub fn summary(m: &FullStackMetrics) -> String {
         "full stack: {} real nodes ({} playing), {} epochs of {} s, agents {}\n\
          wall {:.0} s, CPU {:.0} s, peak RSS {} MiB\n\
          {} matches; items per node {}..{}; {} of {} nodes computed identical rankings\n\
-         peers per node {:.1} on average, at most {}; every node knew at least {} entrants\n\
+         peers per node {:.1} on average, at most {} (target {}); every node knew at least {} entrants\n\
          settlement: {}\n",
         m.nodes,
         m.players,
@@ -168,6 +173,7 @@ pub fn summary(m: &FullStackMetrics) -> String {
         m.nodes,
         m.peers_mean,
         m.peers_max,
+        m.target_peers,
         m.entrants_min,
         match (&m.settlement_error, anchored.is_empty()) {
             (Some(e), _) => format!("failed: {e}"),

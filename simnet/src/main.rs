@@ -64,6 +64,11 @@ struct FullStackArgs {
     /// sockets: for more nodes than the process may open files).
     #[arg(long)]
     memory: bool,
+    /// Peers each node keeps connected (netsd's `network.target_peers`, 32 by default).
+    /// Each connection costs about 85 KiB of buffers per end, so fewer peers fit more nodes
+    /// in memory; gossipsub's mesh needs 4 to 12.
+    #[arg(long)]
+    target_peers: Option<usize>,
     /// Output directory.
     #[arg(long, short, default_value = "simnet-out/full-stack")]
     out: PathBuf,
@@ -177,6 +182,7 @@ fn main() -> Result<()> {
                     nets_node::devnet::DevnetTransport::Tcp
                 },
                 players: args.players,
+                target_peers: args.target_peers,
             };
             let (report, metrics) = nets_simnet::full_stack::run(&options)?;
             nets_simnet::full_stack::write_outputs(&report, &metrics, &args.out)?;

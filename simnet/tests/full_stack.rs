@@ -17,12 +17,15 @@ fn four_real_nodes_three_playing_agree_settle_and_write_their_outputs() {
         progress: false,
         transport: DevnetTransport::Tcp,
         players: Some(3),
+        target_peers: Some(3),
     };
     let (report, metrics) = full_stack::run(&options).unwrap();
     full_stack::write_outputs(&report, &metrics, out.path()).unwrap();
     assert_eq!(metrics.agreeing_nodes, 4, "{metrics:?}");
     assert_eq!(metrics.entrants_min, 3, "{metrics:?}");
     assert_eq!(metrics.players, 3);
+    assert_eq!(metrics.target_peers, 3);
+    assert!(metrics.peers_max <= 3, "{metrics:?}");
     assert!(metrics.peers_mean >= 1.0, "{metrics:?}");
     assert!(metrics.matches > 0, "{metrics:?}");
     assert!(
