@@ -30,7 +30,7 @@ use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify};
 use nets_p2p::policy::{Connected, prune};
 use nets_p2p::{Behaviour, BehaviourEvent, MATCH_PROTOCOL, MAX_MATCH_FRAME, frame};
-use nets_tournament::hash::Hash32;
+use nets_tournament::hash::{Hash32, keccak256};
 use nets_tournament::identity::{Keypair, PlayerId};
 use nets_tournament::league::League;
 use nets_tournament::messages::{MatchHeader, MatchMessage};
@@ -138,6 +138,10 @@ pub struct Status {
     pub matches_finished: u64,
     /// Items stored.
     pub items: usize,
+    /// Gossip messages refused as invalid.
+    pub gossip_refused: u64,
+    /// Junk gossip messages published (a simulated spammer; 0 for a real node).
+    pub junk_published: u64,
     /// Settlement, if the node settles.
     pub settlement: Option<crate::settler::SettlementStatus>,
 }
@@ -224,6 +228,9 @@ pub struct NodeParts {
     pub metrics: Arc<Metrics>,
     /// The settler's channels, if the node settles.
     pub settler: Option<SettlerLink>,
+    /// Junk gossip messages to publish a second: a spammer for simulations (see
+    /// [`crate::runner::StartOptions::spam_per_second`]); 0 for a real node.
+    pub spam_per_second: u32,
 }
 
 /// What a started node hands back.
@@ -327,6 +334,8 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         synced_again: BTreeSet::new(),
         pending_fetch: BTreeMap::new(),
         finished: 0,
+        spam_per_second: parts.spam_per_second,
+        junk_published: 0,
         last_prune: 0,
         last_status: 0,
         started: now_ms(),
@@ -388,6 +397,10 @@ struct Node {
     pending_fetch: BTreeMap<OutboundRequestId, PeerId>,
     finished: u64,
     last_prune: u64,
+    /// Junk gossip messages to publish a second (a simulated spammer; 0 for a real node).
+    spam_per_second: u32,
+    /// Junk gossip messages published so far.
+    junk_published: u64,
     last_status: u64,
     started: u64,
     bootstrapped: bool,
@@ -532,11 +545,37 @@ impl Node {
             self.prune_connections();
         }
         self.schedule_rounds(now, epoch);
+        self.spam();
         self.close_epochs(now, epoch);
         self.settle_after_catch_up(now);
         if now.saturating_sub(self.last_status) >= 500 {
             self.last_status = now;
             self.publish_status(epoch);
+        }
+    }
+
+    /// A simulated spammer's tick (50 ms): publishes its share of junk on the outcomes topic,
+    /// bytes that decode as nothing, 32 to 1 000 of them.
+    fn spam(&mut self) {
+        if self.spam_per_second == 0 || self.connected.is_empty() {
+            return;
+        }
+        let topic = nets_p2p::gossip::Topic::Outcomes.ident();
+        for _ in 0..self.spam_per_second.div_ceil(20) {
+            let n = self.junk_published;
+            let seed = keccak256(&[b"nets/junk", &self.me.0, &n.to_be_bytes()]);
+            let len = 32 + usize::from(seed.0[0]) * 4 % 969;
+            let junk: Vec<u8> = seed.0.iter().copied().cycle().take(len).collect();
+            self.junk_published = n.saturating_add(1);
+            if self
+                .swarm
+                .behaviour_mut()
+                .gossipsub
+                .publish(topic.clone(), junk)
+                .is_ok()
+            {
+                self.metrics.gossip_published.inc();
+            }
         }
     }
 
@@ -1152,6 +1191,8 @@ impl Node {
                 .collect(),
             matches_finished: self.finished,
             items,
+            gossip_refused: self.metrics.gossip_refused.get(),
+            junk_published: self.junk_published,
             settlement: self.settle_status.as_ref().map(|s| s.borrow().clone()),
         };
         self.status.send_replace(status);
@@ -1549,6 +1590,7 @@ impl Node {
                 let acceptance = match accepted {
                     Ok(()) => MessageAcceptance::Accept,
                     Err(reason) => {
+                        self.metrics.gossip_refused.inc();
                         tracing::info!(peer = %propagation_source, "refused gossip: {reason}");
                         MessageAcceptance::Reject
                     }

@@ -61,7 +61,13 @@ pub struct DevnetOptions {
     /// Each connection holds noise and yamux buffers, so a thousand nodes in one process
     /// (simnet's full-stack mode) may want fewer than a node on its own machine.
     pub target_peers: Option<usize>,
+    /// The last N nodes also spam the outcomes topic with junk ([`SPAM_PER_SECOND`] messages a
+    /// second each): gossip spammers, an adversary for simnet's full-stack mode.
+    pub spammers: usize,
 }
+
+/// Junk messages a second from each devnet spammer.
+pub const SPAM_PER_SECOND: u32 = 20;
 
 /// How devnet nodes reach each other.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -86,6 +92,7 @@ impl Default for DevnetOptions {
             transport: DevnetTransport::Tcp,
             players: None,
             target_peers: None,
+            spammers: 0,
         }
     }
 }
@@ -124,6 +131,11 @@ pub struct DevnetReport {
     pub entrants: Vec<usize>,
     /// What was anchored and claimed, or why settlement failed (the rankings stand either way).
     pub settlement: Result<SettlementReport, SettleError>,
+    /// Junk messages the spammers published.
+    pub junk_published: u64,
+    /// Gossip messages the other nodes refused as invalid, summed over them: with no relaying
+    /// of junk, at most each junk message once per direct peer of its spammer.
+    pub refused_by_others: u64,
 }
 
 /// Runs a devnet to the end of its last epoch.
@@ -207,6 +219,11 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         let start = runner::StartOptions {
             shared_chain: Some((chain.clone(), contract)),
             settle_events: Some(events_tx.clone()),
+            spam_per_second: if i >= options.nodes.saturating_sub(options.spammers) {
+                SPAM_PER_SECOND
+            } else {
+                0
+            },
         };
         let running = runner::start_with(&dir, config, shutdown.child_token(), start)
             .await
@@ -312,6 +329,16 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         .map(|n| n.handle.status.borrow().matches_finished)
         .sum();
     let items: Vec<usize> = nodes.iter().map(|n| n.store.item_count()).collect();
+    let spammers_from = nodes.len().saturating_sub(options.spammers);
+    let (mut junk_published, mut refused_by_others) = (0, 0);
+    for (i, n) in nodes.iter().enumerate() {
+        let s = n.handle.status.borrow();
+        if i >= spammers_from {
+            junk_published += s.junk_published;
+        } else {
+            refused_by_others += s.gossip_refused;
+        }
+    }
     let mut exports = Vec::new();
     for n in &nodes {
         exports.push(rankings::export(&n.store, &league, options.epochs, None)?);
@@ -361,6 +388,8 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         peers,
         entrants,
         settlement,
+        junk_published,
+        refused_by_others,
     })
 }
 

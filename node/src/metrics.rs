@@ -31,6 +31,8 @@ pub struct Metrics {
     pub gossip_received: Counter,
     /// Gossip messages published.
     pub gossip_published: Counter,
+    /// Gossip messages refused as invalid (gossipsub does not relay them).
+    pub gossip_refused: Counter,
     /// Items fetched from peers while catching up.
     pub items_fetched: Counter,
     /// Items in the store.
@@ -54,6 +56,7 @@ impl Default for Metrics {
             items_rejected: Family::default(),
             gossip_received: Counter::default(),
             gossip_published: Counter::default(),
+            gossip_refused: Counter::default(),
             items_fetched: Counter::default(),
             store_items: Gauge::default(),
             epoch: Gauge::default(),
@@ -92,6 +95,11 @@ impl Default for Metrics {
             "gossip_published",
             "Gossip messages published",
             m.gossip_published.clone(),
+        );
+        registry.register(
+            "gossip_refused",
+            "Gossip messages refused as invalid (not relayed)",
+            m.gossip_refused.clone(),
         );
         registry.register(
             "items_fetched",

@@ -246,6 +246,7 @@ pub(crate) fn devnet(args: &DevnetArgs) -> Result<()> {
         transport: devnet::DevnetTransport::Tcp,
         players: None,
         target_peers: None,
+        spammers: 0,
     };
     eprintln!(
         "devnet: {} nodes on 127.0.0.1, {} epochs of {} s, agents {}",

@@ -87,6 +87,9 @@ pub struct StartOptions {
     pub shared_chain: Option<(SharedChain, Address)>,
     /// Receives what the settler does on chain.
     pub settle_events: Option<mpsc::UnboundedSender<(PlayerId, SettleEvent)>>,
+    /// Junk gossip messages to publish a second, making the node a gossip spammer: an
+    /// adversary for simulations (simnet's full-stack mode), not a setting of the config file.
+    pub spam_per_second: u32,
 }
 
 /// Starts the node of `data_dir` with `config` on the current runtime.
@@ -216,6 +219,7 @@ pub async fn start_with(
         store: store.clone(),
         players,
         metrics: Arc::clone(&metrics),
+        spam_per_second: options.spam_per_second,
     };
     let handle = daemon::start(parts, shutdown.clone()).await?;
     let mut api = None;

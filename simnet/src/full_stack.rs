@@ -24,6 +24,16 @@ pub struct FullStackMetrics {
     pub players: usize,
     /// Peers each node kept connected (`network.target_peers`).
     pub target_peers: usize,
+    /// Nodes that spammed the outcomes topic with junk (the last ones).
+    pub spammers: usize,
+    /// Junk messages they published.
+    pub junk_published: u64,
+    /// Times the other nodes refused a gossip message as invalid (junk, or anything else).
+    pub junk_refused: u64,
+    /// `junk_refused / junk_published`: how many nodes met each junk message. Without
+    /// relaying it is at most the spammers' peers per node; relayed junk would reach every
+    /// node.
+    pub refusals_per_junk: f64,
     /// Epochs played.
     pub epochs: u64,
     /// Length of an epoch, in seconds.
@@ -84,6 +94,10 @@ pub fn run(options: &DevnetOptions) -> Result<(DevnetReport, FullStackMetrics)> 
         target_peers: options
             .target_peers
             .unwrap_or(nets_node::config::NetworkConfig::default().target_peers),
+        spammers: options.spammers.min(options.nodes),
+        junk_published: report.junk_published,
+        junk_refused: report.refused_by_others,
+        refusals_per_junk: report.refused_by_others as f64 / report.junk_published.max(1) as f64,
         epochs: options.epochs,
         epoch_secs: options.epoch_ms / 1000,
         agents: options.agents.clone(),
@@ -152,7 +166,7 @@ pub fn summary(m: &FullStackMetrics) -> String {
         .iter()
         .map(|a| format!("epoch {} by {}/{} signers", a.epoch, a.signers, m.nodes))
         .collect();
-    format!(
+    let mut text = format!(
         "full stack: {} real nodes ({} playing), {} epochs of {} s, agents {}\n\
          wall {:.0} s, CPU {:.0} s, peak RSS {} MiB\n\
          {} matches; items per node {}..{}; {} of {} nodes computed identical rankings\n\
@@ -180,7 +194,15 @@ pub fn summary(m: &FullStackMetrics) -> String {
             (None, true) => "nothing anchored".into(),
             (None, false) => anchored.join(", "),
         }
-    )
+    );
+    if m.spammers > 0 {
+        text.push_str(&format!(
+            "spam: {} spammers published {} junk messages; other nodes refused {} gossip \
+             messages, {:.1} per junk message (peers per node {:.1})\n",
+            m.spammers, m.junk_published, m.junk_refused, m.refusals_per_junk, m.peers_mean
+        ));
+    }
+    text
 }
 
 /// Peak resident memory of this process (VmHWM), in KiB.

@@ -69,6 +69,11 @@ struct FullStackArgs {
     /// in memory; gossipsub's mesh needs 4 to 12.
     #[arg(long)]
     target_peers: Option<usize>,
+    /// The last N nodes are gossip spammers: besides playing honestly they publish junk on the
+    /// outcomes topic, 20 messages a second each. The summary counts how often other nodes
+    /// refused junk: each should meet it only from its spammer's direct peers, never relayed.
+    #[arg(long, default_value_t = 0)]
+    spammers: usize,
     /// Output directory.
     #[arg(long, short, default_value = "simnet-out/full-stack")]
     out: PathBuf,
@@ -183,6 +188,7 @@ fn main() -> Result<()> {
                 },
                 players: args.players,
                 target_peers: args.target_peers,
+                spammers: args.spammers,
             };
             let (report, metrics) = nets_simnet::full_stack::run(&options)?;
             nets_simnet::full_stack::write_outputs(&report, &metrics, &args.out)?;

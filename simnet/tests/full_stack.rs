@@ -1,6 +1,7 @@
 //! Full-stack mode on a small network: real nodes play an epoch, agree, settle on the
 //! embedded chain, and the outputs are written; a node that only follows the league is
-//! never drawn but ranks and attests like the others.
+//! never drawn but ranks and attests like the others, even while it spams the outcomes topic
+//! with junk.
 
 use nets_node::devnet::{DevnetOptions, DevnetTransport};
 use nets_simnet::full_stack;
@@ -18,6 +19,7 @@ fn four_real_nodes_three_playing_agree_settle_and_write_their_outputs() {
         transport: DevnetTransport::Tcp,
         players: Some(3),
         target_peers: Some(3),
+        spammers: 1,
     };
     let (report, metrics) = full_stack::run(&options).unwrap();
     full_stack::write_outputs(&report, &metrics, out.path()).unwrap();
@@ -33,6 +35,14 @@ fn four_real_nodes_three_playing_agree_settle_and_write_their_outputs() {
         "{metrics:?}"
     );
     assert_eq!(metrics.settlement_error, None);
+    // The spammer (node 3, the follower) published junk; its peers refused it, and nobody
+    // relayed it (three other nodes: each junk message is refused at most three times).
+    assert!(metrics.junk_published > 0, "{metrics:?}");
+    assert!(metrics.junk_refused > 0, "{metrics:?}");
+    assert!(
+        metrics.junk_refused <= 3 * metrics.junk_published,
+        "{metrics:?}"
+    );
     assert_eq!(metrics.finalised_epoch, Some(0), "{metrics:?}");
     // Two thirds of the stake signed (the follower's stake counts like the players').
     assert!(metrics.anchored[0].signers >= 3, "{metrics:?}");
