@@ -142,6 +142,8 @@ pub struct Status {
     pub gossip_refused: u64,
     /// Junk gossip messages published (a simulated spammer; 0 for a real node).
     pub junk_published: u64,
+    /// Matches walked away from (a simulated aborter; 0 for a real node).
+    pub aborted: u64,
     /// Settlement, if the node settles.
     pub settlement: Option<crate::settler::SettlementStatus>,
 }
@@ -231,6 +233,9 @@ pub struct NodeParts {
     /// Junk gossip messages to publish a second: a spammer for simulations (see
     /// [`crate::runner::StartOptions::spam_per_second`]); 0 for a real node.
     pub spam_per_second: u32,
+    /// Go silent in a match once behind: an aborter for simulations (see
+    /// [`crate::runner::StartOptions::abort_when_losing`]); false for a real node.
+    pub abort_when_losing: bool,
 }
 
 /// What a started node hands back.
@@ -336,6 +341,8 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         finished: 0,
         spam_per_second: parts.spam_per_second,
         junk_published: 0,
+        abort_when_losing: parts.abort_when_losing,
+        aborted: 0,
         last_prune: 0,
         last_status: 0,
         started: now_ms(),
@@ -401,6 +408,10 @@ struct Node {
     spam_per_second: u32,
     /// Junk gossip messages published so far.
     junk_published: u64,
+    /// Go silent in a match once behind (a simulated aborter; false for a real node).
+    abort_when_losing: bool,
+    /// Matches this node walked away from.
+    aborted: u64,
     last_status: u64,
     started: u64,
     bootstrapped: bool,
@@ -1193,6 +1204,7 @@ impl Node {
             items,
             gossip_refused: self.metrics.gossip_refused.get(),
             junk_published: self.junk_published,
+            aborted: self.aborted,
             settlement: self.settle_status.as_ref().map(|s| s.borrow().clone()),
         };
         self.status.send_replace(status);
@@ -1296,12 +1308,20 @@ impl Node {
         let Some(game) = live.machine.pending_game().cloned() else {
             return;
         };
+        let seat = live.machine.seat().index() as usize;
+        if self.abort_when_losing && behind(&game, seat) {
+            // Walk away: no move now or later. The opponent claims a timeout that this node
+            // cannot answer, and the match is its forfeit.
+            live.thinking = true;
+            self.aborted += 1;
+            tracing::info!(match_id = %short(&match_id), turn, "behind: walking away (aborter)");
+            return;
+        }
         let Some(mut player) = live.player.take() else {
             live.thinking = true;
             return;
         };
         live.thinking = true;
-        let seat = live.machine.seat().index() as usize;
         let tx = self.agent_tx.clone();
         tokio::task::spawn_blocking(move || {
             let result = player.choose(&game, seat).map(|d| d.code());
@@ -1788,4 +1808,11 @@ async fn run_link(
         _ = writing => {},
     }
     let _ = net_tx.send(NetIn::Closed { link }).await;
+}
+
+/// Whether seat `seat` is behind in a duel: after ten turns, its snake is shorter than the
+/// other's (what an aborter takes for losing).
+fn behind(game: &nets_envs::snake::SnakeGame, seat: usize) -> bool {
+    let len = |i: usize| game.snakes().get(i).map_or(0, |s| s.len());
+    game.turn() >= 10 && game.snakes().len() == 2 && len(seat) < len(1 - seat.min(1))
 }

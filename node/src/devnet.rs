@@ -64,6 +64,8 @@ pub struct DevnetOptions {
     /// The last N nodes also spam the outcomes topic with junk ([`SPAM_PER_SECOND`] messages a
     /// second each): gossip spammers, an adversary for simnet's full-stack mode.
     pub spammers: usize,
+    /// The first N nodes (players) abort: they go silent in a match once behind.
+    pub aborters: usize,
 }
 
 /// Junk messages a second from each devnet spammer.
@@ -93,6 +95,7 @@ impl Default for DevnetOptions {
             players: None,
             target_peers: None,
             spammers: 0,
+            aborters: 0,
         }
     }
 }
@@ -133,6 +136,8 @@ pub struct DevnetReport {
     pub settlement: Result<SettlementReport, SettleError>,
     /// Junk messages the spammers published.
     pub junk_published: u64,
+    /// Matches the aborters walked away from.
+    pub aborted: u64,
     /// Gossip messages the other nodes refused as invalid, summed over them: with no relaying
     /// of junk, at most each junk message once per direct peer of its spammer.
     pub refused_by_others: u64,
@@ -224,6 +229,7 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
             } else {
                 0
             },
+            abort_when_losing: i < options.aborters,
         };
         let running = runner::start_with(&dir, config, shutdown.child_token(), start)
             .await
@@ -330,9 +336,10 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         .sum();
     let items: Vec<usize> = nodes.iter().map(|n| n.store.item_count()).collect();
     let spammers_from = nodes.len().saturating_sub(options.spammers);
-    let (mut junk_published, mut refused_by_others) = (0, 0);
+    let (mut junk_published, mut refused_by_others, mut aborted) = (0, 0, 0);
     for (i, n) in nodes.iter().enumerate() {
         let s = n.handle.status.borrow();
+        aborted += s.aborted;
         if i >= spammers_from {
             junk_published += s.junk_published;
         } else {
@@ -390,6 +397,7 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         settlement,
         junk_published,
         refused_by_others,
+        aborted,
     })
 }
 

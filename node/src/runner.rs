@@ -90,6 +90,9 @@ pub struct StartOptions {
     /// Junk gossip messages to publish a second, making the node a gossip spammer: an
     /// adversary for simulations (simnet's full-stack mode), not a setting of the config file.
     pub spam_per_second: u32,
+    /// Go silent in a match once behind (shorter snake after ten turns), making the node an
+    /// aborter: an adversary for simulations, not a setting of the config file.
+    pub abort_when_losing: bool,
 }
 
 /// Starts the node of `data_dir` with `config` on the current runtime.
@@ -220,6 +223,7 @@ pub async fn start_with(
         players,
         metrics: Arc::clone(&metrics),
         spam_per_second: options.spam_per_second,
+        abort_when_losing: options.abort_when_losing,
     };
     let handle = daemon::start(parts, shutdown.clone()).await?;
     let mut api = None;

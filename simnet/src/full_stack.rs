@@ -34,6 +34,15 @@ pub struct FullStackMetrics {
     /// relaying it is at most the spammers' peers per node; relayed junk would reach every
     /// node.
     pub refusals_per_junk: f64,
+    /// Players that walk away from a match once behind (the first ones).
+    pub aborters: usize,
+    /// Matches they walked away from.
+    pub aborted_matches: u64,
+    /// Timeout forfeits the league convicted them of, over all epochs.
+    pub aborter_forfeits: u64,
+    /// Their fate next to honest players of the same agents: mean rating and mean reward
+    /// balance after the last epoch, aborters then honest (absent without aborters).
+    pub aborter_fate: Option<Fate>,
     /// Epochs played.
     pub epochs: u64,
     /// Length of an epoch, in seconds.
@@ -68,6 +77,68 @@ pub struct FullStackMetrics {
     pub settlement_error: Option<String>,
 }
 
+/// Mean rating and reward balance of the aborters against honest players of the same agents.
+#[derive(Clone, Debug, Serialize)]
+pub struct Fate {
+    /// Aborters' mean rating.
+    pub aborters_rating: f64,
+    /// Honest players' mean rating (same agents).
+    pub honest_rating: f64,
+    /// Aborters' mean reward balance.
+    pub aborters_balance: f64,
+    /// Honest players' mean reward balance (same agents).
+    pub honest_balance: f64,
+}
+
+/// The aborters' forfeits over all epochs and their fate against honest players of the same
+/// agents (the aborters are the first `aborters` nodes; `agents` lists every node's player
+/// and agent in node order).
+fn aborters_fate(report: &DevnetReport, aborters: usize, players: usize) -> (u64, Option<Fate>) {
+    let ids: Vec<&str> = report.agents.iter().map(|(p, _)| p.as_str()).collect();
+    let bad: Vec<&str> = ids.iter().take(aborters).copied().collect();
+    let bad_agents: Vec<&str> = report
+        .agents
+        .iter()
+        .take(aborters)
+        .map(|(_, a)| a.as_str())
+        .collect();
+    let good: Vec<&str> = report
+        .agents
+        .iter()
+        .enumerate()
+        .filter(|&(i, (_, a))| i >= aborters && i < players && bad_agents.contains(&a.as_str()))
+        .map(|(_, (p, _))| p.as_str())
+        .collect();
+    let forfeits = report
+        .rankings
+        .iter()
+        .flat_map(|e| &e.rows)
+        .filter(|r| bad.contains(&r.player.as_str()))
+        .map(|r| u64::from(r.forfeits))
+        .sum();
+    let last = report.rankings.last();
+    let mean = |who: &[&str], f: &dyn Fn(&rankings::Row) -> f64| -> Option<f64> {
+        let rows: Vec<f64> = last?
+            .rows
+            .iter()
+            .filter(|r| who.contains(&r.player.as_str()))
+            .map(f)
+            .collect();
+        (!rows.is_empty()).then(|| rows.iter().sum::<f64>() / rows.len() as f64)
+    };
+    let rating = |r: &rankings::Row| r.rating as f64;
+    let balance = |r: &rankings::Row| r.balance as f64;
+    let fate = (aborters > 0).then(|| {
+        Some(Fate {
+            aborters_rating: mean(&bad, &rating)?,
+            honest_rating: mean(&good, &rating)?,
+            aborters_balance: mean(&bad, &balance)?,
+            honest_balance: mean(&good, &balance)?,
+        })
+    });
+    (forfeits, fate.flatten())
+}
+
 /// One epoch the chain settled.
 #[derive(Clone, Debug, Serialize)]
 pub struct AnchoredEpoch {
@@ -88,14 +159,20 @@ pub fn run(options: &DevnetOptions) -> Result<(DevnetReport, FullStackMetrics)> 
         .build()
         .context("tokio runtime")?;
     let report = runtime.block_on(devnet::run(options))?;
+    let players = options.players.unwrap_or(options.nodes).min(options.nodes);
+    let (aborter_forfeits, aborter_fate) = aborters_fate(&report, options.aborters, players);
     let metrics = FullStackMetrics {
         nodes: options.nodes,
-        players: options.players.unwrap_or(options.nodes).min(options.nodes),
+        players,
         target_peers: options
             .target_peers
             .unwrap_or(nets_node::config::NetworkConfig::default().target_peers),
         spammers: options.spammers.min(options.nodes),
         junk_published: report.junk_published,
+        aborters: options.aborters.min(players),
+        aborted_matches: report.aborted,
+        aborter_forfeits,
+        aborter_fate,
         junk_refused: report.refused_by_others,
         refusals_per_junk: report.refused_by_others as f64 / report.junk_published.max(1) as f64,
         epochs: options.epochs,
@@ -201,6 +278,20 @@ pub fn summary(m: &FullStackMetrics) -> String {
              messages, {:.1} per junk message (peers per node {:.1})\n",
             m.spammers, m.junk_published, m.junk_refused, m.refusals_per_junk, m.peers_mean
         ));
+    }
+    if m.aborters > 0 {
+        text.push_str(&format!(
+            "aborters: {} walked away from {} matches and were convicted of {} forfeits",
+            m.aborters, m.aborted_matches, m.aborter_forfeits
+        ));
+        if let Some(f) = &m.aborter_fate {
+            text.push_str(&format!(
+                "; mean rating {:.0} against {:.0} for honest players of the same agents, \
+                 mean balance {:.0} against {:.0}",
+                f.aborters_rating, f.honest_rating, f.aborters_balance, f.honest_balance
+            ));
+        }
+        text.push('\n');
     }
     text
 }

@@ -74,6 +74,11 @@ struct FullStackArgs {
     /// refused junk: each should meet it only from its spammer's direct peers, never relayed.
     #[arg(long, default_value_t = 0)]
     spammers: usize,
+    /// The first N nodes (players) are aborters: they go silent in a match once behind, so
+    /// their opponents claim timeouts. The summary gives their forfeits, rating and balance
+    /// next to honest players of the same agents.
+    #[arg(long, default_value_t = 0)]
+    aborters: usize,
     /// Output directory.
     #[arg(long, short, default_value = "simnet-out/full-stack")]
     out: PathBuf,
@@ -189,6 +194,7 @@ fn main() -> Result<()> {
                 players: args.players,
                 target_peers: args.target_peers,
                 spammers: args.spammers,
+                aborters: args.aborters,
             };
             let (report, metrics) = nets_simnet::full_stack::run(&options)?;
             nets_simnet::full_stack::write_outputs(&report, &metrics, &args.out)?;

@@ -1,7 +1,7 @@
 //! Full-stack mode on a small network: real nodes play an epoch, agree, settle on the
 //! embedded chain, and the outputs are written; a node that only follows the league is
 //! never drawn but ranks and attests like the others, even while it spams the outcomes topic
-//! with junk.
+//! with junk; a player that walks away from matches it is behind in does not break agreement.
 
 use nets_node::devnet::{DevnetOptions, DevnetTransport};
 use nets_simnet::full_stack;
@@ -20,6 +20,7 @@ fn four_real_nodes_three_playing_agree_settle_and_write_their_outputs() {
         players: Some(3),
         target_peers: Some(3),
         spammers: 1,
+        aborters: 1,
     };
     let (report, metrics) = full_stack::run(&options).unwrap();
     full_stack::write_outputs(&report, &metrics, out.path()).unwrap();
@@ -27,6 +28,9 @@ fn four_real_nodes_three_playing_agree_settle_and_write_their_outputs() {
     assert_eq!(metrics.entrants_min, 3, "{metrics:?}");
     assert_eq!(metrics.players, 3);
     assert_eq!(metrics.target_peers, 3);
+    // Node 0 walks away from matches it is behind in; whether it ever is depends on the games.
+    assert_eq!(metrics.aborters, 1);
+    assert!(metrics.aborter_fate.is_some(), "{metrics:?}");
     assert!(metrics.peers_max <= 3, "{metrics:?}");
     assert!(metrics.peers_mean >= 1.0, "{metrics:?}");
     assert!(metrics.matches > 0, "{metrics:?}");
