@@ -32,3 +32,14 @@ pub mod samples;
 pub mod settle;
 pub mod settler;
 pub mod store;
+
+/// Logs to stderr, filtered by `RUST_LOG` (`info` if unset or invalid). Does nothing if a
+/// subscriber is already installed.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

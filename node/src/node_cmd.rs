@@ -97,15 +97,6 @@ pub(crate) struct DevnetArgs {
     out: Option<PathBuf>,
 }
 
-fn logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -145,7 +136,7 @@ fn load_config(data_dir: &std::path::Path, path: Option<&PathBuf>) -> Result<Con
 }
 
 pub(crate) fn run(args: &RunArgs) -> Result<()> {
-    logging();
+    nets_node::init_logging();
     let mut config = load_config(&args.data_dir, args.config.as_ref())?;
     if !args.listen.is_empty() {
         config.network.listen = args.listen.clone();
@@ -234,7 +225,7 @@ pub(crate) fn rankings(args: &RankingsArgs) -> Result<()> {
 
 pub(crate) fn devnet(args: &DevnetArgs) -> Result<()> {
     if std::env::var_os("RUST_LOG").is_some() {
-        logging();
+        nets_node::init_logging();
     }
     let options = DevnetOptions {
         nodes: args.nodes,

@@ -179,6 +179,10 @@ fn main() -> Result<()> {
             println!("outputs in {}", args.out.display());
         }
         Command::FullStack(args) => {
+            // The nodes' logs, as `netsd devnet` writes them, when asked for.
+            if std::env::var_os("RUST_LOG").is_some() {
+                nets_node::init_logging();
+            }
             let options = nets_node::devnet::DevnetOptions {
                 nodes: args.nodes,
                 epochs: args.epochs,
