@@ -66,6 +66,15 @@ pub struct DevnetOptions {
     pub spammers: usize,
     /// The first N nodes (players) abort: they go silent in a match once behind.
     pub aborters: usize,
+    /// N nodes equivocate: they sign two different sets of roots for every epoch. They are
+    /// the N nodes before the spammers (the last ones without spammers).
+    pub equivocators: usize,
+}
+
+/// The nodes that equivocate: the `equivocators` nodes before the spammers.
+pub fn equivocators(options: &DevnetOptions) -> std::ops::Range<usize> {
+    let end = options.nodes.saturating_sub(options.spammers);
+    end.saturating_sub(options.equivocators)..end
 }
 
 /// Junk messages a second from each devnet spammer.
@@ -96,6 +105,7 @@ impl Default for DevnetOptions {
             target_peers: None,
             spammers: 0,
             aborters: 0,
+            equivocators: 0,
         }
     }
 }
@@ -138,6 +148,8 @@ pub struct DevnetReport {
     pub junk_published: u64,
     /// Matches the aborters walked away from.
     pub aborted: u64,
+    /// Nodes whose stake the contract slashed for equivocation, by index.
+    pub slashed: Vec<usize>,
     /// Gossip messages the other nodes refused as invalid, summed over them: with no relaying
     /// of junk, at most each junk message once per direct peer of its spammer.
     pub refused_by_others: u64,
@@ -230,6 +242,7 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
                 0
             },
             abort_when_losing: i < options.aborters,
+            equivocate: equivocators(options).contains(&i),
         };
         let running = runner::start_with(&dir, config, shutdown.child_token(), start)
             .await
@@ -372,6 +385,15 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         .iter()
         .map(|k| AccountKey::derive_from_identity(k).address())
         .collect();
+    let slashed: Vec<usize> = events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            SettleEvent::Slashed { signer, .. } => accounts.iter().position(|a| a == signer),
+            _ => None,
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let settlement = match reader.status().await {
         Ok(status) => Ok(SettlementReport {
             chain: format!("embedded chain in {} (shared)", chain_dir.display()),
@@ -398,6 +420,7 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         junk_published,
         refused_by_others,
         aborted,
+        slashed,
     })
 }
 

@@ -239,6 +239,7 @@ pub(crate) fn devnet(args: &DevnetArgs) -> Result<()> {
         target_peers: None,
         spammers: 0,
         aborters: 0,
+        equivocators: 0,
     };
     eprintln!(
         "devnet: {} nodes on 127.0.0.1, {} epochs of {} s, agents {}",

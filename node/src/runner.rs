@@ -93,6 +93,9 @@ pub struct StartOptions {
     /// Go silent in a match once behind (shorter snake after ten turns), making the node an
     /// aborter: an adversary for simulations, not a setting of the config file.
     pub abort_when_losing: bool,
+    /// Sign two different sets of roots for every epoch, making the node an equivocator: an
+    /// adversary for simulations, not a setting of the config file.
+    pub equivocate: bool,
 }
 
 /// Starts the node of `data_dir` with `config` on the current runtime.
@@ -173,6 +176,7 @@ pub fn settler_config(
         options,
         follow_clock,
         turn_ms: 2_000,
+        equivocate: false,
     }))
 }
 
@@ -207,7 +211,8 @@ pub async fn start_with(
         Keypair::from_secret(key.secret()),
         options.shared_chain,
     )?
-    .map(|settler| {
+    .map(|mut settler| {
+        settler.equivocate = options.equivocate;
         settler::spawn(
             settler,
             store.clone(),

@@ -34,7 +34,7 @@ use nets_settlement::{
     SignedAttestation,
 };
 use nets_tournament::epoch::EpochSummary;
-use nets_tournament::hash::Hash32;
+use nets_tournament::hash::{Hash32, keccak256};
 use nets_tournament::identity::{Keypair, PlayerId};
 use nets_tournament::wire::{self, WireError};
 use serde::{Deserialize, Serialize};
@@ -165,6 +165,9 @@ pub struct SettlerConfig {
     pub follow_clock: bool,
     /// Time between the turns of successive submitters.
     pub turn_ms: u64,
+    /// Also sign other roots for every epoch and gossip them: an equivocator, for simulations
+    /// (simnet's full-stack mode); false for a real node.
+    pub equivocate: bool,
 }
 
 /// What the loop hands the settler.
@@ -333,6 +336,8 @@ pub struct Settler {
     options: SettleOptions,
     follow_clock: bool,
     turn_ms: u64,
+    /// Signs other roots too (a simulated equivocator).
+    equivocate: bool,
     store: Store,
     events: Option<mpsc::UnboundedSender<(PlayerId, SettleEvent)>>,
     settlement: Option<Settlement<AnyChain>>,
@@ -389,6 +394,7 @@ impl Settler {
             options: config.options,
             follow_clock: config.follow_clock,
             turn_ms: config.turn_ms,
+            equivocate: config.equivocate,
             store,
             events,
             settlement: None,
@@ -691,6 +697,19 @@ impl Settler {
         self.ours.insert(epoch, signed);
         self.outbox.push(bytes);
         tracing::info!(epoch, rewards_root = %roots.rewards_root, "attested");
+        if self.equivocate {
+            // A second signature over other roots, gossiped like the first and kept nowhere.
+            let other = EpochRoots {
+                outcomes_root: keccak256(&[b"nets/equivocation", &roots.outcomes_root.0]),
+                ..roots
+            };
+            let forged = s
+                .sign_attestation(&self.node.account, &other)
+                .map_err(at(format!("signing other roots of epoch {epoch}")))?;
+            self.outbox
+                .push(AttestationMsg::new(s.chain().chain_id(), s.address(), &forged).to_bytes());
+            tracing::info!(epoch, "equivocated (simulated equivocator)");
+        }
         Ok(())
     }
 
@@ -996,6 +1015,7 @@ mod tests {
                 },
                 follow_clock: true,
                 turn_ms: 1_000,
+                equivocate: false,
             };
             settlers.push(Settler::new(config, store, Some(tx.clone())));
         }
@@ -1238,6 +1258,7 @@ mod tests {
             options: SettleOptions::default(),
             follow_clock: true,
             turn_ms: 1_000,
+            equivocate: false,
         };
         net.settlers[2] = Settler::new(config, store, None);
         net.close(2, vec![summary(0, 9, &ids, &[])]);

@@ -43,6 +43,12 @@ pub struct FullStackMetrics {
     /// Their fate next to honest players of the same agents: mean rating and mean reward
     /// balance after the last epoch, aborters then honest (absent without aborters).
     pub aborter_fate: Option<Fate>,
+    /// Nodes that signed two sets of roots for every epoch (the ones before the spammers).
+    pub equivocators: usize,
+    /// Of them, those the contract slashed.
+    pub equivocators_slashed: usize,
+    /// Other nodes slashed (the goal: none).
+    pub honest_slashed: usize,
     /// Epochs played.
     pub epochs: u64,
     /// Length of an epoch, in seconds.
@@ -173,6 +179,17 @@ pub fn run(options: &DevnetOptions) -> Result<(DevnetReport, FullStackMetrics)> 
         aborted_matches: report.aborted,
         aborter_forfeits,
         aborter_fate,
+        equivocators: options.equivocators.min(options.nodes),
+        equivocators_slashed: report
+            .slashed
+            .iter()
+            .filter(|i| devnet::equivocators(options).contains(i))
+            .count(),
+        honest_slashed: report
+            .slashed
+            .iter()
+            .filter(|i| !devnet::equivocators(options).contains(i))
+            .count(),
         junk_refused: report.refused_by_others,
         refusals_per_junk: report.refused_by_others as f64 / report.junk_published.max(1) as f64,
         epochs: options.epochs,
@@ -277,6 +294,12 @@ pub fn summary(m: &FullStackMetrics) -> String {
             "spam: {} spammers published {} junk messages; other nodes refused {} gossip \
              messages, {:.1} per junk message (peers per node {:.1})\n",
             m.spammers, m.junk_published, m.junk_refused, m.refusals_per_junk, m.peers_mean
+        ));
+    }
+    if m.equivocators > 0 {
+        text.push_str(&format!(
+            "equivocators: {} of {} slashed; honest nodes slashed: {}\n",
+            m.equivocators_slashed, m.equivocators, m.honest_slashed
         ));
     }
     if m.aborters > 0 {

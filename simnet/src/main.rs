@@ -79,6 +79,11 @@ struct FullStackArgs {
     /// next to honest players of the same agents.
     #[arg(long, default_value_t = 0)]
     aborters: usize,
+    /// N nodes, the last ones but the spammers, are equivocators: they sign two different sets of roots for every
+    /// epoch and gossip both. The summary says which of them the contract slashed (on the
+    /// honest nodes' report) and that no honest node was.
+    #[arg(long, default_value_t = 0)]
+    equivocators: usize,
     /// Output directory.
     #[arg(long, short, default_value = "simnet-out/full-stack")]
     out: PathBuf,
@@ -199,6 +204,7 @@ fn main() -> Result<()> {
                 target_peers: args.target_peers,
                 spammers: args.spammers,
                 aborters: args.aborters,
+                equivocators: args.equivocators,
             };
             let (report, metrics) = nets_simnet::full_stack::run(&options)?;
             nets_simnet::full_stack::write_outputs(&report, &metrics, &args.out)?;
