@@ -33,7 +33,7 @@ use nets_p2p::{Behaviour, BehaviourEvent, MATCH_PROTOCOL, MAX_MATCH_FRAME, frame
 use nets_tournament::hash::{Hash32, keccak256};
 use nets_tournament::identity::{Keypair, PlayerId};
 use nets_tournament::league::League;
-use nets_tournament::messages::{MatchHeader, MatchMessage};
+use nets_tournament::messages::{Body, MatchHeader, MatchMessage};
 use nets_tournament::pairing::{PairingParams, draw_round};
 use nets_tournament::protocol::{Event, MatchConfig, MatchMachine};
 use nets_tournament::wire;
@@ -144,6 +144,8 @@ pub struct Status {
     pub junk_published: u64,
     /// Matches walked away from (a simulated aborter; 0 for a real node).
     pub aborted: u64,
+    /// Matches whose result was forged (a simulated forger; 0 for a real node).
+    pub forged: u64,
     /// Settlement, if the node settles.
     pub settlement: Option<crate::settler::SettlementStatus>,
 }
@@ -236,6 +238,9 @@ pub struct NodeParts {
     /// Go silent in a match once behind: an aborter for simulations (see
     /// [`crate::runner::StartOptions::abort_when_losing`]); false for a real node.
     pub abort_when_losing: bool,
+    /// Sign a win in every duel not won: a result forger for simulations (see
+    /// [`crate::runner::StartOptions::forge_results`]); false for a real node.
+    pub forge_results: bool,
 }
 
 /// What a started node hands back.
@@ -343,6 +348,8 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         junk_published: 0,
         abort_when_losing: parts.abort_when_losing,
         aborted: 0,
+        forge_results: parts.forge_results,
+        forged: BTreeSet::new(),
         last_prune: 0,
         last_status: 0,
         started: now_ms(),
@@ -412,6 +419,10 @@ struct Node {
     abort_when_losing: bool,
     /// Matches this node walked away from.
     aborted: u64,
+    /// Sign a win in every duel not won (a simulated forger; false for a real node).
+    forge_results: bool,
+    /// Matches whose result this node forged.
+    forged: BTreeSet<Hash32>,
     last_status: u64,
     started: u64,
     bootstrapped: bool,
@@ -1205,6 +1216,7 @@ impl Node {
             gossip_refused: self.metrics.gossip_refused.get(),
             junk_published: self.junk_published,
             aborted: self.aborted,
+            forged: self.forged.len() as u64,
             settlement: self.settle_status.as_ref().map(|s| s.borrow().clone()),
         };
         self.status.send_replace(status);
@@ -1220,7 +1232,24 @@ impl Node {
             let Some(live) = self.matches.get_mut(&match_id) else {
                 return;
             };
-            while let Some(msg) = live.machine.poll_transmit() {
+            while let Some(mut msg) = live.machine.poll_transmit() {
+                if self.forge_results
+                    && let Body::Result { result, signature } = msg.body
+                {
+                    // Claim the win, signed: the opponent's replay disagrees, and the signed
+                    // message is evidence against this node.
+                    let win = nets_envs::Outcome::Winner(live.machine.seat().index());
+                    if result != win && !live.header.is_solo() {
+                        let body = Body::Result {
+                            result: win,
+                            signature,
+                        };
+                        msg = MatchMessage::sign(&self.key, msg.match_id, msg.seq, msg.prev, body);
+                        if self.forged.insert(match_id) {
+                            tracing::info!(match_id = %short(&match_id), "forged the result (forger)");
+                        }
+                    }
+                }
                 if let Some(tx) = &live.tx {
                     // A full queue drops the frame; the machine retransmits.
                     let _ = tx.try_send(wire::encode(&Frame::Message(msg)));

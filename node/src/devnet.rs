@@ -66,6 +66,9 @@ pub struct DevnetOptions {
     pub spammers: usize,
     /// The first N nodes (players) abort: they go silent in a match once behind.
     pub aborters: usize,
+    /// The N players after the aborters forge results: they sign a win in every duel they do
+    /// not win.
+    pub forgers: usize,
     /// N nodes equivocate: they sign two different sets of roots for every epoch. They are
     /// the N nodes before the spammers (the last ones without spammers).
     pub equivocators: usize,
@@ -75,6 +78,11 @@ pub struct DevnetOptions {
 pub fn equivocators(options: &DevnetOptions) -> std::ops::Range<usize> {
     let end = options.nodes.saturating_sub(options.spammers);
     end.saturating_sub(options.equivocators)..end
+}
+
+/// The nodes that forge results: the `forgers` nodes after the aborters.
+pub fn forgers(options: &DevnetOptions) -> std::ops::Range<usize> {
+    options.aborters..options.aborters.saturating_add(options.forgers)
 }
 
 /// Junk messages a second from each devnet spammer.
@@ -105,6 +113,7 @@ impl Default for DevnetOptions {
             target_peers: None,
             spammers: 0,
             aborters: 0,
+            forgers: 0,
             equivocators: 0,
         }
     }
@@ -148,6 +157,8 @@ pub struct DevnetReport {
     pub junk_published: u64,
     /// Matches the aborters walked away from.
     pub aborted: u64,
+    /// Results the forgers forged.
+    pub forged: u64,
     /// Nodes whose stake the contract slashed for equivocation, by index.
     pub slashed: Vec<usize>,
     /// Gossip messages the other nodes refused as invalid, summed over them: with no relaying
@@ -243,6 +254,7 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
             },
             abort_when_losing: i < options.aborters,
             equivocate: equivocators(options).contains(&i),
+            forge_results: forgers(options).contains(&i),
         };
         let running = runner::start_with(&dir, config, shutdown.child_token(), start)
             .await
@@ -349,10 +361,11 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         .sum();
     let items: Vec<usize> = nodes.iter().map(|n| n.store.item_count()).collect();
     let spammers_from = nodes.len().saturating_sub(options.spammers);
-    let (mut junk_published, mut refused_by_others, mut aborted) = (0, 0, 0);
+    let (mut junk_published, mut refused_by_others, mut aborted, mut forged) = (0, 0, 0, 0);
     for (i, n) in nodes.iter().enumerate() {
         let s = n.handle.status.borrow();
         aborted += s.aborted;
+        forged += s.forged;
         if i >= spammers_from {
             junk_published += s.junk_published;
         } else {
@@ -420,6 +433,7 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         junk_published,
         refused_by_others,
         aborted,
+        forged,
         slashed,
     })
 }

@@ -239,6 +239,7 @@ pub(crate) fn devnet(args: &DevnetArgs) -> Result<()> {
         target_peers: None,
         spammers: 0,
         aborters: 0,
+        forgers: 0,
         equivocators: 0,
     };
     eprintln!(

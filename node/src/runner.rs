@@ -96,6 +96,9 @@ pub struct StartOptions {
     /// Sign two different sets of roots for every epoch, making the node an equivocator: an
     /// adversary for simulations, not a setting of the config file.
     pub equivocate: bool,
+    /// Sign a win in every duel not won, making the node a result forger: an adversary for
+    /// simulations, not a setting of the config file.
+    pub forge_results: bool,
 }
 
 /// Starts the node of `data_dir` with `config` on the current runtime.
@@ -229,6 +232,7 @@ pub async fn start_with(
         metrics: Arc::clone(&metrics),
         spam_per_second: options.spam_per_second,
         abort_when_losing: options.abort_when_losing,
+        forge_results: options.forge_results,
     };
     let handle = daemon::start(parts, shutdown.clone()).await?;
     let mut api = None;

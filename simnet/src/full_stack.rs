@@ -43,6 +43,14 @@ pub struct FullStackMetrics {
     /// Their fate next to honest players of the same agents: mean rating and mean reward
     /// balance after the last epoch, aborters then honest (absent without aborters).
     pub aborter_fate: Option<Fate>,
+    /// Players that signed a win in every duel they did not win (the ones after the aborters).
+    pub forgers: usize,
+    /// Results they forged.
+    pub forged_results: u64,
+    /// Of them, those the league convicted of fraud.
+    pub forgers_convicted: usize,
+    /// Other nodes convicted of fraud (the goal: none).
+    pub honest_convicted: usize,
     /// Nodes that signed two sets of roots for every epoch (the ones before the spammers).
     pub equivocators: usize,
     /// Of them, those the contract slashed.
@@ -167,6 +175,20 @@ pub fn run(options: &DevnetOptions) -> Result<(DevnetReport, FullStackMetrics)> 
     let report = runtime.block_on(devnet::run(options))?;
     let players = options.players.unwrap_or(options.nodes).min(options.nodes);
     let (aborter_forfeits, aborter_fate) = aborters_fate(&report, options.aborters, players);
+    // Nodes (by index) the league convicted of fraud in some epoch.
+    let convicted: Vec<usize> = report
+        .agents
+        .iter()
+        .enumerate()
+        .filter(|(_, (player, _))| {
+            report
+                .rankings
+                .iter()
+                .flat_map(|e| &e.rows)
+                .any(|r| r.fraud && &r.player == player)
+        })
+        .map(|(i, _)| i)
+        .collect();
     let metrics = FullStackMetrics {
         nodes: options.nodes,
         players,
@@ -179,6 +201,16 @@ pub fn run(options: &DevnetOptions) -> Result<(DevnetReport, FullStackMetrics)> 
         aborted_matches: report.aborted,
         aborter_forfeits,
         aborter_fate,
+        forgers: devnet::forgers(options).filter(|&i| i < players).count(),
+        forged_results: report.forged,
+        forgers_convicted: convicted
+            .iter()
+            .filter(|i| devnet::forgers(options).contains(i))
+            .count(),
+        honest_convicted: convicted
+            .iter()
+            .filter(|i| !devnet::forgers(options).contains(i))
+            .count(),
         equivocators: options.equivocators.min(options.nodes),
         equivocators_slashed: report
             .slashed
@@ -294,6 +326,12 @@ pub fn summary(m: &FullStackMetrics) -> String {
             "spam: {} spammers published {} junk messages; other nodes refused {} gossip \
              messages, {:.1} per junk message (peers per node {:.1})\n",
             m.spammers, m.junk_published, m.junk_refused, m.refusals_per_junk, m.peers_mean
+        ));
+    }
+    if m.forgers > 0 {
+        text.push_str(&format!(
+            "forgers: {} forged {} results; {} of them convicted of fraud; honest nodes convicted: {}\n",
+            m.forgers, m.forged_results, m.forgers_convicted, m.honest_convicted
         ));
     }
     if m.equivocators > 0 {

@@ -84,6 +84,11 @@ struct FullStackArgs {
     /// honest nodes' report) and that no honest node was.
     #[arg(long, default_value_t = 0)]
     equivocators: usize,
+    /// N players after the aborters are result forgers: they sign a win in every duel they do
+    /// not win. The summary says how many of them the league convicted of fraud (and that no
+    /// honest node was).
+    #[arg(long, default_value_t = 0)]
+    forgers: usize,
     /// Output directory.
     #[arg(long, short, default_value = "simnet-out/full-stack")]
     out: PathBuf,
@@ -205,6 +210,7 @@ fn main() -> Result<()> {
                 spammers: args.spammers,
                 aborters: args.aborters,
                 equivocators: args.equivocators,
+                forgers: args.forgers,
             };
             let (report, metrics) = nets_simnet::full_stack::run(&options)?;
             nets_simnet::full_stack::write_outputs(&report, &metrics, &args.out)?;

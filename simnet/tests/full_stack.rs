@@ -1,8 +1,8 @@
 //! Full-stack mode on a small network: real nodes play an epoch, agree, settle on the
 //! embedded chain, and the outputs are written; a node that only follows the league is
 //! never drawn but ranks and attests like the others. With adversaries among them (a gossip
-//! spammer, an equivocator, an aborter) the honest nodes still agree and settle, and only the
-//! equivocator is slashed.
+//! spammer, an equivocator, a result forger, an aborter) the honest nodes still agree and
+//! settle, only the equivocator is slashed and only the forger convicted of fraud.
 
 use nets_node::devnet::{DevnetOptions, DevnetTransport};
 use nets_simnet::full_stack;
@@ -22,6 +22,7 @@ fn four_real_nodes_three_playing_agree_settle_and_write_their_outputs() {
         target_peers: Some(3),
         spammers: 0,
         aborters: 0,
+        forgers: 0,
         equivocators: 0,
     };
     let (report, metrics) = full_stack::run(&options).unwrap();
@@ -58,9 +59,10 @@ fn four_real_nodes_three_playing_agree_settle_and_write_their_outputs() {
 }
 
 #[test]
-fn a_spammer_an_equivocator_and_an_aborter_leave_the_honest_nodes_agreeing_and_settling() {
-    // Seven nodes: players 0 to 3 (node 0 walks away from matches it is behind in), node 4
-    // follows and equivocates, node 5 follows honestly, node 6 follows and spams.
+fn a_spammer_an_equivocator_a_forger_and_an_aborter_leave_the_honest_nodes_agreeing_and_settling() {
+    // Seven nodes: players 0 to 3 (node 0 walks away from matches it is behind in, node 1
+    // signs a win in every duel it does not win), node 4 follows and equivocates, node 5
+    // follows honestly, node 6 follows and spams.
     let options = DevnetOptions {
         nodes: 7,
         epochs: 1,
@@ -73,6 +75,7 @@ fn a_spammer_an_equivocator_and_an_aborter_leave_the_honest_nodes_agreeing_and_s
         target_peers: None,
         spammers: 1,
         aborters: 1,
+        forgers: 1,
         equivocators: 1,
     };
     let (_, metrics) = full_stack::run(&options).unwrap();
@@ -87,6 +90,14 @@ fn a_spammer_an_equivocator_and_an_aborter_leave_the_honest_nodes_agreeing_and_s
     assert!(metrics.junk_refused > 0, "{metrics:?}");
     assert!(
         metrics.junk_refused <= 6 * metrics.junk_published,
+        "{metrics:?}"
+    );
+    // Each forged result is evidence: a forger that forged is convicted, nobody else is.
+    assert_eq!(metrics.forgers, 1);
+    assert_eq!(metrics.honest_convicted, 0, "{metrics:?}");
+    assert_eq!(
+        metrics.forgers_convicted,
+        usize::from(metrics.forged_results > 0),
         "{metrics:?}"
     );
     // Whether the aborter is ever behind depends on the games; its fate is reported.
