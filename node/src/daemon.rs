@@ -31,7 +31,7 @@ use libp2p::{Multiaddr, PeerId, Swarm, identify};
 use nets_p2p::policy::{Connected, prune};
 use nets_p2p::{Behaviour, BehaviourEvent, MATCH_PROTOCOL, MAX_MATCH_FRAME, frame};
 use nets_tournament::hash::{Hash32, keccak256};
-use nets_tournament::identity::{Keypair, PlayerId};
+use nets_tournament::identity::{Domain, Keypair, PlayerId};
 use nets_tournament::league::League;
 use nets_tournament::messages::{Body, MatchHeader, MatchMessage};
 use nets_tournament::pairing::{PairingParams, draw_round};
@@ -346,6 +346,7 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         finished: 0,
         spam_per_second: parts.spam_per_second,
         junk_published: 0,
+        junk_nonce: 0,
         abort_when_losing: parts.abort_when_losing,
         aborted: 0,
         forge_results: parts.forge_results,
@@ -415,6 +416,8 @@ struct Node {
     spam_per_second: u32,
     /// Junk gossip messages published so far.
     junk_published: u64,
+    /// Junk messages made so far (published or not): each one's content differs.
+    junk_nonce: u64,
     /// Go silent in a match once behind (a simulated aborter; false for a real node).
     abort_when_losing: bool,
     /// Matches this node walked away from.
@@ -584,11 +587,12 @@ impl Node {
         }
         let topic = nets_p2p::gossip::Topic::Outcomes.ident();
         for _ in 0..self.spam_per_second.div_ceil(20) {
-            let n = self.junk_published;
+            let n = self.junk_nonce;
+            self.junk_nonce = n.saturating_add(1);
             let seed = keccak256(&[b"nets/junk", &self.me.0, &n.to_be_bytes()]);
             let len = 32 + usize::from(seed.0[0]) * 4 % 969;
             let junk: Vec<u8> = seed.0.iter().copied().cycle().take(len).collect();
-            self.junk_published = n.saturating_add(1);
+            // Counted only once sent (gossipsub refuses to publish with no peer on the topic).
             if self
                 .swarm
                 .behaviour_mut()
@@ -596,6 +600,7 @@ impl Node {
                 .publish(topic.clone(), junk)
                 .is_ok()
             {
+                self.junk_published = self.junk_published.saturating_add(1);
                 self.metrics.gossip_published.inc();
             }
         }
@@ -1236,10 +1241,17 @@ impl Node {
                 if self.forge_results
                     && let Body::Result { result, signature } = msg.body
                 {
-                    // Claim the win, signed: the opponent's replay disagrees, and the signed
-                    // message is evidence against this node.
+                    // Claim the win, signed over a payload that says so: the opponent's replay
+                    // disagrees, and the signed message is evidence against this node.
                     let win = nets_envs::Outcome::Winner(live.machine.seat().index());
                     if result != win && !live.header.is_solo() {
+                        let signature = match live.machine.conversation().result_payload() {
+                            Some(mut payload) => {
+                                payload.result = win;
+                                self.key.sign(Domain::MatchResult, &payload.signed_bytes())
+                            }
+                            None => signature,
+                        };
                         let body = Body::Result {
                             result: win,
                             signature,

@@ -74,10 +74,55 @@ pub struct DevnetOptions {
     pub equivocators: usize,
 }
 
+/// The nodes that abort: the first `aborters` (players).
+pub fn aborters(options: &DevnetOptions) -> std::ops::Range<usize> {
+    0..options.aborters
+}
+
+/// The nodes that spam: the last `spammers`.
+pub fn spammers(options: &DevnetOptions) -> std::ops::Range<usize> {
+    options.nodes.saturating_sub(options.spammers)..options.nodes
+}
+
 /// The nodes that equivocate: the `equivocators` nodes before the spammers.
 pub fn equivocators(options: &DevnetOptions) -> std::ops::Range<usize> {
-    let end = options.nodes.saturating_sub(options.spammers);
+    let end = spammers(options).start;
     end.saturating_sub(options.equivocators)..end
+}
+
+/// Whether node `i` plays honestly: it is none of the adversaries.
+pub fn honest(options: &DevnetOptions, i: usize) -> bool {
+    !(aborters(options).contains(&i)
+        || forgers(options).contains(&i)
+        || equivocators(options).contains(&i)
+        || spammers(options).contains(&i))
+}
+
+/// Checks that the adversaries' roles fit: aborters and forgers among the players, and no
+/// node with two roles.
+fn check_roles(options: &DevnetOptions) -> Result<()> {
+    let players = options.players.unwrap_or(options.nodes).min(options.nodes);
+    if forgers(options).end > players {
+        bail!(
+            "{} aborters and {} forgers need as many players; there are {players}",
+            options.aborters,
+            options.forgers
+        );
+    }
+    if options.spammers.saturating_add(options.equivocators) > options.nodes
+        || forgers(options).end > equivocators(options).start
+    {
+        bail!(
+            "{} aborters, {} forgers, {} equivocators and {} spammers do not fit in {} nodes \
+             without a node holding two roles",
+            options.aborters,
+            options.forgers,
+            options.equivocators,
+            options.spammers,
+            options.nodes
+        );
+    }
+    Ok(())
 }
 
 /// The nodes that forge results: the `forgers` nodes after the aborters.
@@ -174,6 +219,7 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
     if options.agents.is_empty() {
         bail!("a devnet needs at least one agent");
     }
+    check_roles(options)?;
     let temp;
     let root = match &options.data_dir {
         Some(d) => d.clone(),
@@ -247,12 +293,12 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         let start = runner::StartOptions {
             shared_chain: Some((chain.clone(), contract)),
             settle_events: Some(events_tx.clone()),
-            spam_per_second: if i >= options.nodes.saturating_sub(options.spammers) {
+            spam_per_second: if spammers(options).contains(&i) {
                 SPAM_PER_SECOND
             } else {
                 0
             },
-            abort_when_losing: i < options.aborters,
+            abort_when_losing: aborters(options).contains(&i),
             equivocate: equivocators(options).contains(&i),
             forge_results: forgers(options).contains(&i),
         };
@@ -360,13 +406,13 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         .map(|n| n.handle.status.borrow().matches_finished)
         .sum();
     let items: Vec<usize> = nodes.iter().map(|n| n.store.item_count()).collect();
-    let spammers_from = nodes.len().saturating_sub(options.spammers);
+
     let (mut junk_published, mut refused_by_others, mut aborted, mut forged) = (0, 0, 0, 0);
     for (i, n) in nodes.iter().enumerate() {
         let s = n.handle.status.borrow();
         aborted += s.aborted;
         forged += s.forged;
-        if i >= spammers_from {
+        if spammers(options).contains(&i) {
             junk_published += s.junk_published;
         } else {
             refused_by_others += s.gossip_refused;
@@ -617,5 +663,72 @@ pub fn render_settlement(report: &DevnetReport) -> String {
     match &report.settlement {
         Ok(settlement) => settlement.render(),
         Err(e) => format!("settlement failed: {e}\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(nodes: usize, players: usize) -> DevnetOptions {
+        DevnetOptions {
+            nodes,
+            players: Some(players),
+            ..DevnetOptions::default()
+        }
+    }
+
+    #[test]
+    fn adversary_roles_are_disjoint_and_honest_nodes_hold_none() {
+        let o = DevnetOptions {
+            aborters: 1,
+            forgers: 2,
+            equivocators: 1,
+            spammers: 2,
+            ..options(10, 4)
+        };
+        check_roles(&o).unwrap();
+        assert_eq!(aborters(&o), 0..1);
+        assert_eq!(forgers(&o), 1..3);
+        assert_eq!(equivocators(&o), 7..8);
+        assert_eq!(spammers(&o), 8..10);
+        let honest: Vec<usize> = (0..10).filter(|&i| super::honest(&o, i)).collect();
+        assert_eq!(honest, vec![3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn roles_that_do_not_fit_are_refused_with_the_counts() {
+        // More aborters and forgers than players.
+        let o = DevnetOptions {
+            aborters: 2,
+            forgers: 2,
+            ..options(10, 3)
+        };
+        let e = check_roles(&o).unwrap_err().to_string();
+        assert!(
+            e.contains("2 aborters and 2 forgers") && e.contains("there are 3"),
+            "{e}"
+        );
+        // Forgers running into the equivocators and spammers at the back.
+        let o = DevnetOptions {
+            forgers: 3,
+            equivocators: 1,
+            spammers: 1,
+            ..options(4, 4)
+        };
+        assert!(
+            check_roles(&o)
+                .unwrap_err()
+                .to_string()
+                .contains("two roles")
+        );
+        // More spammers and equivocators than nodes.
+        let o = DevnetOptions {
+            equivocators: 3,
+            spammers: 3,
+            ..options(5, 0)
+        };
+        assert!(check_roles(&o).is_err());
+        check_roles(&options(6, 6)).unwrap();
     }
 }

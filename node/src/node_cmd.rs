@@ -235,12 +235,7 @@ pub(crate) fn devnet(args: &DevnetArgs) -> Result<()> {
         data_dir: args.data_dir.clone(),
         progress: true,
         transport: devnet::DevnetTransport::Tcp,
-        players: None,
-        target_peers: None,
-        spammers: 0,
-        aborters: 0,
-        forgers: 0,
-        equivocators: 0,
+        ..DevnetOptions::default()
     };
     eprintln!(
         "devnet: {} nodes on 127.0.0.1, {} epochs of {} s, agents {}",

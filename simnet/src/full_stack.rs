@@ -104,10 +104,12 @@ pub struct Fate {
     pub honest_balance: f64,
 }
 
-/// The aborters' forfeits over all epochs and their fate against honest players of the same
-/// agents (the aborters are the first `aborters` nodes; `agents` lists every node's player
-/// and agent in node order).
-fn aborters_fate(report: &DevnetReport, aborters: usize, players: usize) -> (u64, Option<Fate>) {
+/// The aborters' forfeits over all epochs and their fate against honest players (no
+/// adversary role) of the same agents; `agents` lists every node's player and agent in node
+/// order.
+fn aborters_fate(report: &DevnetReport, options: &DevnetOptions) -> (u64, Option<Fate>) {
+    let aborters = devnet::aborters(options).len();
+    let players = options.players.unwrap_or(options.nodes).min(options.nodes);
     let ids: Vec<&str> = report.agents.iter().map(|(p, _)| p.as_str()).collect();
     let bad: Vec<&str> = ids.iter().take(aborters).copied().collect();
     let bad_agents: Vec<&str> = report
@@ -120,7 +122,9 @@ fn aborters_fate(report: &DevnetReport, aborters: usize, players: usize) -> (u64
         .agents
         .iter()
         .enumerate()
-        .filter(|&(i, (_, a))| i >= aborters && i < players && bad_agents.contains(&a.as_str()))
+        .filter(|&(i, (_, a))| {
+            i < players && devnet::honest(options, i) && bad_agents.contains(&a.as_str())
+        })
         .map(|(_, (p, _))| p.as_str())
         .collect();
     let forfeits = report
@@ -174,7 +178,7 @@ pub fn run(options: &DevnetOptions) -> Result<(DevnetReport, FullStackMetrics)> 
         .context("tokio runtime")?;
     let report = runtime.block_on(devnet::run(options))?;
     let players = options.players.unwrap_or(options.nodes).min(options.nodes);
-    let (aborter_forfeits, aborter_fate) = aborters_fate(&report, options.aborters, players);
+    let (aborter_forfeits, aborter_fate) = aborters_fate(&report, options);
     // Nodes (by index) the league convicted of fraud in some epoch.
     let convicted: Vec<usize> = report
         .agents
@@ -195,13 +199,13 @@ pub fn run(options: &DevnetOptions) -> Result<(DevnetReport, FullStackMetrics)> 
         target_peers: options
             .target_peers
             .unwrap_or(nets_node::config::NetworkConfig::default().target_peers),
-        spammers: options.spammers.min(options.nodes),
+        spammers: devnet::spammers(options).len(),
         junk_published: report.junk_published,
-        aborters: options.aborters.min(players),
+        aborters: devnet::aborters(options).len(),
         aborted_matches: report.aborted,
         aborter_forfeits,
         aborter_fate,
-        forgers: devnet::forgers(options).filter(|&i| i < players).count(),
+        forgers: devnet::forgers(options).len(),
         forged_results: report.forged,
         forgers_convicted: convicted
             .iter()
@@ -211,7 +215,7 @@ pub fn run(options: &DevnetOptions) -> Result<(DevnetReport, FullStackMetrics)> 
             .iter()
             .filter(|i| !devnet::forgers(options).contains(i))
             .count(),
-        equivocators: options.equivocators.min(options.nodes),
+        equivocators: devnet::equivocators(options).len(),
         equivocators_slashed: report
             .slashed
             .iter()

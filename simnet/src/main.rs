@@ -79,8 +79,8 @@ struct FullStackArgs {
     /// next to honest players of the same agents.
     #[arg(long, default_value_t = 0)]
     aborters: usize,
-    /// N nodes, the last ones but the spammers, are equivocators: they sign two different sets of roots for every
-    /// epoch and gossip both. The summary says which of them the contract slashed (on the
+    /// N nodes, the last ones but the spammers, are equivocators: they sign two different sets
+    /// of roots for every epoch and gossip both. The summary says which of them the contract slashed (on the
     /// honest nodes' report) and that no honest node was.
     #[arg(long, default_value_t = 0)]
     equivocators: usize,
