@@ -74,6 +74,11 @@ pub struct DevnetOptions {
     pub equivocators: usize,
 }
 
+/// The nodes that enter the league and play: the first `players` (all without a limit).
+pub fn playing(options: &DevnetOptions) -> std::ops::Range<usize> {
+    0..options.players.unwrap_or(options.nodes).min(options.nodes)
+}
+
 /// The nodes that abort: the first `aborters` (players).
 pub fn aborters(options: &DevnetOptions) -> std::ops::Range<usize> {
     0..options.aborters
@@ -101,7 +106,7 @@ pub fn honest(options: &DevnetOptions, i: usize) -> bool {
 /// Checks that the adversaries' roles fit: aborters and forgers among the players, and no
 /// node with two roles.
 fn check_roles(options: &DevnetOptions) -> Result<()> {
-    let players = options.players.unwrap_or(options.nodes).min(options.nodes);
+    let players = playing(options).end;
     if forgers(options).end > players {
         bail!(
             "{} aborters and {} forgers need as many players; there are {players}",
@@ -284,7 +289,7 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         if let Some(peers) = options.target_peers {
             config.network.target_peers = peers;
         }
-        config.play.enter = options.players.is_none_or(|p| i < p);
+        config.play.enter = playing(options).contains(&i);
         config.api.listen = if i == 0 {
             "127.0.0.1:0".into()
         } else {

@@ -109,7 +109,6 @@ pub struct Fate {
 /// order.
 fn aborters_fate(report: &DevnetReport, options: &DevnetOptions) -> (u64, Option<Fate>) {
     let aborters = devnet::aborters(options).len();
-    let players = options.players.unwrap_or(options.nodes).min(options.nodes);
     let ids: Vec<&str> = report.agents.iter().map(|(p, _)| p.as_str()).collect();
     let bad: Vec<&str> = ids.iter().take(aborters).copied().collect();
     let bad_agents: Vec<&str> = report
@@ -123,7 +122,9 @@ fn aborters_fate(report: &DevnetReport, options: &DevnetOptions) -> (u64, Option
         .iter()
         .enumerate()
         .filter(|&(i, (_, a))| {
-            i < players && devnet::honest(options, i) && bad_agents.contains(&a.as_str())
+            devnet::playing(options).contains(&i)
+                && devnet::honest(options, i)
+                && bad_agents.contains(&a.as_str())
         })
         .map(|(_, (p, _))| p.as_str())
         .collect();
@@ -177,7 +178,6 @@ pub fn run(options: &DevnetOptions) -> Result<(DevnetReport, FullStackMetrics)> 
         .build()
         .context("tokio runtime")?;
     let report = runtime.block_on(devnet::run(options))?;
-    let players = options.players.unwrap_or(options.nodes).min(options.nodes);
     let (aborter_forfeits, aborter_fate) = aborters_fate(&report, options);
     // Nodes (by index) the league convicted of fraud in some epoch.
     let convicted: Vec<usize> = report
@@ -195,7 +195,7 @@ pub fn run(options: &DevnetOptions) -> Result<(DevnetReport, FullStackMetrics)> 
         .collect();
     let metrics = FullStackMetrics {
         nodes: options.nodes,
-        players,
+        players: devnet::playing(options).len(),
         target_peers: options
             .target_peers
             .unwrap_or(nets_node::config::NetworkConfig::default().target_peers),

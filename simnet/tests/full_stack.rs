@@ -7,20 +7,27 @@
 use nets_node::devnet::{DevnetOptions, DevnetTransport};
 use nets_simnet::full_stack;
 
-#[test]
-fn four_real_nodes_three_playing_agree_settle_and_write_their_outputs() {
-    let out = tempfile::tempdir().unwrap();
-    let options = DevnetOptions {
-        nodes: 4,
+/// `nodes` nodes over TCP, the first `players` playing, one epoch of 8 s, cheap agents.
+fn small_network(nodes: usize, players: usize) -> DevnetOptions {
+    DevnetOptions {
+        nodes,
         epochs: 1,
         epoch_ms: 8_000,
         agents: vec!["greedy".into(), "random".into()],
         data_dir: None,
         progress: false,
         transport: DevnetTransport::Tcp,
-        players: Some(3),
-        target_peers: Some(3),
+        players: Some(players),
         ..DevnetOptions::default()
+    }
+}
+
+#[test]
+fn four_real_nodes_three_playing_agree_settle_and_write_their_outputs() {
+    let out = tempfile::tempdir().unwrap();
+    let options = DevnetOptions {
+        target_peers: Some(3),
+        ..small_network(4, 3)
     };
     let (report, metrics) = full_stack::run(&options).unwrap();
     full_stack::write_outputs(&report, &metrics, out.path()).unwrap();
@@ -60,19 +67,11 @@ fn a_spammer_an_equivocator_a_forger_and_an_aborter_leave_the_honest_nodes_agree
     // signs a win in every duel it does not win), node 4 follows honestly, node 5 follows and
     // equivocates, node 6 follows and spams.
     let options = DevnetOptions {
-        nodes: 7,
-        epochs: 1,
-        epoch_ms: 8_000,
-        agents: vec!["greedy".into(), "random".into()],
-        data_dir: None,
-        progress: false,
-        transport: DevnetTransport::Tcp,
-        players: Some(4),
         spammers: 1,
         aborters: 1,
         forgers: 1,
         equivocators: 1,
-        ..DevnetOptions::default()
+        ..small_network(7, 4)
     };
     let (_, metrics) = full_stack::run(&options).unwrap();
     assert_eq!(metrics.agreeing_nodes, 7, "{metrics:?}");
