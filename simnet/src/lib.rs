@@ -4,13 +4,14 @@
 //! match machines, outcome records and their verification, epoch ledgers, Glicko-2 ratings,
 //! reward tables, attestations, evidence) and real games and agents (`nets-envs`), over a
 //! modelled network ([`network`]: a gossip mesh with per-link latency, loss, partitions that
-//! heal and churn) and a modelled chain behind the [`settlement::Settlement`] seam. Scenarios
+//! heal and churn), settling on the real contract on the embedded chain ([`contract`]) or a
+//! model of it, behind the [`settlement::Settlement`] seam. Scenarios
 //! ([`scenario`]) set the population, its adversaries, the leagues and the network; the run
 //! ([`sim`]) yields a [`sim::Report`] that [`output`] writes as rankings, metrics, plots and a
 //! summary. Virtual time is a `u64` in milliseconds; everything random derives from the
 //! scenario's seed, so a seed and a scenario give byte-identical outputs.
 //!
-//! What it is not: a network stack (no sockets, no libp2p) or a chain client. The fidelity
+//! What it is not: a network stack (no sockets, no libp2p). The fidelity
 //! choices (honest matches played locally into the records both players sign, verification
 //! memoised by record id, identical views closed once) are set out in `docs/simnet.md`.
 //!
@@ -29,6 +30,7 @@
 //! ```
 
 pub mod agent;
+pub mod contract;
 pub mod full_stack;
 pub mod matchplay;
 pub mod metrics;

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use nets_simnet::output;
-use nets_simnet::scenario::{ProtocolMode, Scenario};
+use nets_simnet::scenario::{ProtocolMode, Scenario, SettlementBackend};
 use nets_simnet::sim::{Report, Simulation, Tick};
 
 #[derive(Parser, Debug)]
@@ -26,7 +26,8 @@ struct Cli {
 enum Command {
     /// Runs a scenario (default: the shipped default scenario) and writes its outputs.
     Run(RunArgs),
-    /// Times the default scenario at 1000 nodes x 10 epochs (and, with `--large`, at 10 000
+    /// Times the default scenario at 1000 nodes x 10 epochs, settling on the model chain (the
+    /// baseline) and then on the contract (and, with `--large`, on the contract at 10 000
     /// nodes for `--large-epochs` epochs); prints wall time and peak memory (VmHWM).
     Bench {
         /// Also run 10 000 nodes.
@@ -116,6 +117,10 @@ struct RunArgs {
     /// Overrides the match fidelity.
     #[arg(long, value_enum)]
     protocol: Option<Protocol>,
+    /// Overrides what settles the epochs: the contract on the embedded chain, or the
+    /// in-memory model of it.
+    #[arg(long, value_enum)]
+    settlement: Option<Backend>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -125,6 +130,12 @@ struct RunArgs {
 enum Protocol {
     Fast,
     Full,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum Backend {
+    Contract,
+    Model,
 }
 
 fn scenario(args: &RunArgs) -> Result<Scenario> {
@@ -145,6 +156,12 @@ fn scenario(args: &RunArgs) -> Result<Scenario> {
         sc.protocol = match p {
             Protocol::Fast => ProtocolMode::Fast,
             Protocol::Full => ProtocolMode::Full,
+        };
+    }
+    if let Some(b) = args.settlement {
+        sc.settlement = match b {
+            Backend::Contract => SettlementBackend::Contract,
+            Backend::Model => SettlementBackend::Model,
         };
     }
     sc.validate()?;
@@ -221,13 +238,19 @@ fn main() -> Result<()> {
             large,
             large_epochs,
         } => {
-            let mut sizes = vec![(1000u64, None)];
+            // The model chain first, as the baseline of the same run.
+            let mut runs = vec![
+                (1000u64, None, SettlementBackend::Model),
+                (1000, None, SettlementBackend::Contract),
+            ];
             if large {
-                sizes.push((10_000, Some(large_epochs)));
+                runs.push((10_000, Some(large_epochs), SettlementBackend::Contract));
             }
-            for (n, epochs) in sizes {
+            let mut baseline = None;
+            for (n, epochs, backend) in runs {
                 let mut sc = Scenario::default_scenario();
                 sc.scale_population(n);
+                sc.settlement = backend;
                 if let Some(e) = epochs {
                     sc.epochs = e;
                 }
@@ -236,12 +259,26 @@ fn main() -> Result<()> {
                 let report = simulate(sc, true)?;
                 let wall = start.elapsed().as_secs_f64();
                 let matches: u64 = report.per_epoch.iter().map(|e| e.matches).sum();
+                let ratio = match (backend, baseline) {
+                    (SettlementBackend::Model, _) if n == 1000 => {
+                        baseline = Some(wall);
+                        String::new()
+                    }
+                    (_, Some(b)) if n == 1000 => format!(" ({:.2}x the model chain)", wall / b),
+                    _ => String::new(),
+                };
                 println!(
-                    "bench: {nodes} nodes x {} epochs: {wall:.1} s wall, {matches} matches, peak RSS {} MiB",
+                    "bench: {nodes} nodes x {} epochs, {backend:?} settlement: {wall:.1} s wall{ratio}, {matches} matches, finalised {:?}, {} chain transactions, {} gas, peak RSS so far {} MiB",
                     report.epochs,
+                    report.finalised_epochs,
+                    report.chain_transactions,
+                    report.chain_gas,
                     nets_simnet::full_stack::peak_rss_kib()
                         .map_or_else(|| "n/a".into(), |k| (k / 1024).to_string())
                 );
+                for note in &report.settlement_notes {
+                    println!("bench:   {note}");
+                }
             }
         }
     }

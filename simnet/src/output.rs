@@ -203,6 +203,19 @@ pub fn summary(r: &Report) -> String {
         "Settlement: finalised epochs per league {:?}; escrow left {}; money conserved: {}",
         r.finalised_epochs, r.escrow_left, r.money_conserved
     );
+    if r.chain_transactions > 0 {
+        let _ = writeln!(
+            s,
+            "Chain: {} transactions, {} gas in all",
+            r.chain_transactions, r.chain_gas
+        );
+    }
+    if !r.audit.is_empty() {
+        let _ = writeln!(s, "Chain audit: {}", r.audit);
+    }
+    for note in &r.settlement_notes {
+        let _ = writeln!(s, "Chain: {note}");
+    }
     s
 }
 

@@ -65,6 +65,9 @@ pub struct Scenario {
     /// The fixed agent population strength is measured against (default: greedy).
     #[serde(default = "default_reference")]
     pub reference: AgentSpec,
+    /// What settles the epochs (default: the contract on the embedded chain).
+    #[serde(default)]
+    pub settlement: SettlementBackend,
 }
 
 fn default_reference() -> AgentSpec {
@@ -334,6 +337,18 @@ pub enum ProtocolMode {
     Full,
 }
 
+/// What settles the simulated epochs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SettlementBackend {
+    /// The `NetsSettlement` contract on the embedded chain (revm), one deployment per league.
+    #[default]
+    Contract,
+    /// An in-memory model of the contract: faster, and it also slashes the stake of match
+    /// fraud, which the contract does not.
+    Model,
+}
+
 impl Scenario {
     /// Parses TOML and validates it.
     pub fn from_toml(text: &str) -> Result<Self, ScenarioError> {
@@ -369,6 +384,7 @@ impl Scenario {
             evolution: Evolution::default(),
             protocol: ProtocolMode::Fast,
             reference: AgentSpec::Greedy,
+            settlement: SettlementBackend::Contract,
         })
     }
 

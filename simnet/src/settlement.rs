@@ -8,14 +8,16 @@
 //! core's own checks (signature of attestations, [`merkle::verify`] for claims,
 //! [`verify_evidence`] for slashing) and keeps the books: every unit entered is either paid
 //! out, still claimable, or carried; the simulator checks that nothing is created or lost.
-//! An embedded EVM chain running the real contract can stand behind the same trait.
+//! [`ContractChain`](crate::contract::ContractChain) runs the real contract on the embedded
+//! chain behind the same trait, and is the default; the model is kept for comparison and for
+//! populations whose aggregate attestations would not fit in a block.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use nets_tournament::economics::RewardTable;
 use nets_tournament::evidence::{Evidence, verify_evidence};
 use nets_tournament::hash::{Hash32, keccak256};
-use nets_tournament::identity::PlayerId;
+use nets_tournament::identity::{Keypair, PlayerId};
 use nets_tournament::league::Attestation;
 use nets_tournament::merkle::{self, Proof};
 
@@ -35,6 +37,23 @@ pub enum ChainError {
     /// Not enough funds in escrow.
     #[error("insufficient escrow")]
     Escrow,
+    /// The backend cannot do this (the contract convicts fewer offences than the model).
+    #[error("not supported: {0}")]
+    Unsupported(&'static str),
+    /// The chain failed or reverted.
+    #[error("chain: {0}")]
+    Backend(String),
+}
+
+/// Public randomness for pairing a league's epoch: the block hash at the epoch's start on a
+/// public chain; here a hash keyed by the run's seed, the same for both backends.
+pub fn beacon(seed: u64, league: Hash32, epoch: u64) -> Hash32 {
+    keccak256(&[
+        b"nets/simnet/beacon",
+        &seed.to_le_bytes(),
+        &league.0,
+        &epoch.to_le_bytes(),
+    ])
 }
 
 /// Roots finalised for a league epoch.
@@ -49,9 +68,11 @@ pub struct Finalised {
 }
 
 /// The chain as the simulator sees it.
-pub trait Settlement {
-    /// Deposits `amount` of stake for `player`.
-    fn deposit_stake(&mut self, player: PlayerId, amount: u128);
+pub trait Settlement: Send + Sync {
+    /// What stands behind the trait, for reports.
+    fn describe(&self) -> String;
+    /// Deposits `amount` of stake for the node with `key` (which also binds the key).
+    fn deposit_stake(&mut self, key: &Keypair, amount: u128) -> Result<(), ChainError>;
     /// The stake of `player`.
     fn stake(&self, player: &PlayerId) -> u128;
     /// Withdraws a departing player's stake.
@@ -72,6 +93,8 @@ pub trait Settlement {
     fn attest(&mut self, attestation: &Attestation) -> Result<Option<Finalised>, ChainError>;
     /// The finalised roots of a league epoch.
     fn finalised(&self, league: Hash32, epoch: u64) -> Option<Finalised>;
+    /// The latest finalised epoch of `league`.
+    fn latest(&self, league: Hash32) -> Option<(u64, Finalised)>;
     /// Pays `player` the part of its cumulative `balance` it has not claimed yet, against the
     /// latest finalised rewards root of `league`.
     fn claim(
@@ -81,8 +104,26 @@ pub trait Settlement {
         balance: u128,
         proof: &Proof,
     ) -> Result<u128, ChainError>;
+    /// What `player` has claimed from `league` so far.
+    fn claimed(&self, league: Hash32, player: &PlayerId) -> u128;
     /// Slashes the culprit named by `evidence`; returns it and the amount.
     fn slash(&mut self, evidence: &Evidence) -> Result<(PlayerId, u128), ChainError>;
+    /// Entry fees held and not yet claimed.
+    fn escrow(&self) -> u128;
+    /// Stake taken by slashing (kept by the chain, paid to no one).
+    fn burned(&self) -> u128;
+    /// Checks the backend's books against themselves (and against the chain, for a real
+    /// one); names every discrepancy.
+    fn audit(&mut self) -> Result<(), String>;
+    /// Transactions sent and the gas they used, for a backend that runs them.
+    fn usage(&self) -> Option<(u64, u64)> {
+        None
+    }
+    /// What went wrong on the way that the caller could not see (an aggregate that did not
+    /// fit in a block, ...), for the report.
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The roots one attestation votes for: outcomes root, rewards root, total payout.
@@ -112,16 +153,6 @@ impl ModelChain {
         }
     }
 
-    /// Fees held and not yet claimed.
-    pub fn escrow(&self) -> u128 {
-        self.escrow
-    }
-
-    /// Stake taken by slashing.
-    pub fn burned(&self) -> u128 {
-        self.burned
-    }
-
     /// Whether `player` was slashed.
     pub fn is_slashed(&self, player: &PlayerId) -> bool {
         self.slashed.contains(player)
@@ -131,25 +162,21 @@ impl ModelChain {
     pub fn total_stake(&self) -> u128 {
         self.stakes.values().sum()
     }
-
-    /// What `player` has claimed from `league` so far.
-    pub fn claimed(&self, league: Hash32, player: &PlayerId) -> u128 {
-        self.claimed.get(&(league, *player)).copied().unwrap_or(0)
-    }
-
-    /// The latest finalised epoch of `league`.
-    pub fn latest(&self, league: Hash32) -> Option<(u64, Finalised)> {
-        self.latest.get(&league).copied()
-    }
 }
 
 impl Settlement for ModelChain {
-    fn deposit_stake(&mut self, player: PlayerId, amount: u128) {
+    fn describe(&self) -> String {
+        "model chain (in-memory contract model)".into()
+    }
+
+    fn deposit_stake(&mut self, key: &Keypair, amount: u128) -> Result<(), ChainError> {
+        let player = key.id();
         if self.slashed.contains(&player) {
-            return;
+            return Err(ChainError::NotStaked);
         }
         let s = self.stakes.entry(player).or_insert(0);
         *s = s.saturating_add(amount);
+        Ok(())
     }
 
     fn stake(&self, player: &PlayerId) -> u128 {
@@ -187,13 +214,7 @@ impl Settlement for ModelChain {
     }
 
     fn beacon(&self, league: Hash32, epoch: u64) -> Hash32 {
-        // The block hash at the epoch's start, in a real chain; here a keyed hash.
-        keccak256(&[
-            b"nets/simnet/beacon",
-            &self.seed.to_le_bytes(),
-            &league.0,
-            &epoch.to_le_bytes(),
-        ])
+        beacon(self.seed, league, epoch)
     }
 
     fn attest(&mut self, a: &Attestation) -> Result<Option<Finalised>, ChainError> {
@@ -238,6 +259,14 @@ impl Settlement for ModelChain {
         self.finalised.get(&(league, epoch)).copied()
     }
 
+    fn latest(&self, league: Hash32) -> Option<(u64, Finalised)> {
+        self.latest.get(&league).copied()
+    }
+
+    fn claimed(&self, league: Hash32, player: &PlayerId) -> u128 {
+        self.claimed.get(&(league, *player)).copied().unwrap_or(0)
+    }
+
     fn claim(
         &mut self,
         league: Hash32,
@@ -271,5 +300,23 @@ impl Settlement for ModelChain {
         let amount = self.stakes.remove(&culprit).unwrap_or(0);
         self.burned = self.burned.saturating_add(amount);
         Ok((culprit, amount))
+    }
+
+    fn escrow(&self) -> u128 {
+        self.escrow
+    }
+
+    fn burned(&self) -> u128 {
+        self.burned
+    }
+
+    fn audit(&mut self) -> Result<(), String> {
+        // The model is its own chain: only its invariant can be checked.
+        let claimable: u128 = self.latest.values().map(|(_, f)| f.total).sum();
+        let claimed: u128 = self.claimed.values().sum();
+        if claimed > claimable {
+            return Err(format!("{claimed} claimed, only {claimable} finalised"));
+        }
+        Ok(())
     }
 }

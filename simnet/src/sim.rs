@@ -49,9 +49,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::agent::AgentSpec;
+use crate::contract::ContractChain;
 use crate::matchplay::{Conduct, Player, ProtocolOutcome, play_fast, play_protocol};
 use crate::metrics::{Histogram, kendall_tau_b, quantile, score_share, true_skill};
 use crate::network::{Network, Span, below, chance, mix_all};
+use crate::scenario::SettlementBackend;
 use crate::scenario::{ProtocolMode, Role, Scenario};
 use crate::settlement::{ModelChain, Settlement};
 
@@ -70,6 +72,9 @@ pub enum SimError {
         /// Why.
         reason: String,
     },
+    /// The settlement chain could not be set up.
+    #[error("settlement chain: {0}")]
+    Chain(String),
 }
 
 /// Where the run is, for a progress display.
@@ -329,6 +334,14 @@ pub struct Report {
     pub money_conserved: bool,
     /// Settlement backend.
     pub settlement: String,
+    /// What the settlement backend's audit of its books found wrong (empty: nothing).
+    pub audit: String,
+    /// Chain transactions sent by the settlement backend (0 for the model).
+    pub chain_transactions: u64,
+    /// Gas those transactions used.
+    pub chain_gas: u64,
+    /// What the settlement backend reported going wrong (aggregates that failed, ...).
+    pub settlement_notes: Vec<String>,
     /// The fixed reference agent of the strength measurement.
     pub reference: String,
 }
@@ -363,7 +376,7 @@ pub struct Simulation {
     sc: Scenario,
     seed: u64,
     net: Network,
-    chain: ModelChain,
+    chain: Box<dyn Settlement>,
     leagues: Vec<LeagueRt>,
     nodes: Vec<Node>,
     by_id: BTreeMap<PlayerId, u32>,
@@ -406,7 +419,7 @@ impl Simulation {
             base_fee: u128_of(sc.economics.base_fee),
             tier_factor: u128_of(sc.economics.tier_factor),
         };
-        let leagues = sc
+        let leagues: Vec<LeagueRt> = sc
             .leagues
             .iter()
             .map(|l| {
@@ -439,9 +452,18 @@ impl Simulation {
             })
             .unwrap_or_default();
         let skills = true_skill(&specs, &params, 200);
+        let chain: Box<dyn Settlement> = match sc.settlement {
+            SettlementBackend::Contract => {
+                let ids: Vec<Hash32> = leagues.iter().map(|l| l.id).collect();
+                Box::new(
+                    ContractChain::new(seed, &ids).map_err(|e| SimError::Chain(e.to_string()))?,
+                )
+            }
+            SettlementBackend::Model => Box::new(ModelChain::new(seed)),
+        };
         let mut sim = Self {
             net: Network::new(sc.network.clone(), seed),
-            chain: ModelChain::new(seed),
+            chain,
             leagues,
             nodes: Vec::new(),
             by_id: BTreeMap::new(),
@@ -490,7 +512,7 @@ impl Simulation {
             ProtocolMode::Full => "full".into(),
         };
         sim.report.reference = sim.sc.reference.label();
-        sim.report.settlement = "model chain (in-memory contract model)".into();
+        sim.report.settlement = sim.chain.describe();
         sim.report.true_skill = sim
             .skills
             .iter()
@@ -524,11 +546,14 @@ impl Simulation {
             .map_or(Role::Honest, |g| g.role);
         let stake = u128_of(self.sc.economics.stake);
         let wealth = funding.unwrap_or(u128_of(self.sc.economics.initial_capital) + stake);
-        let capital = wealth.saturating_sub(stake);
+        let mut capital = wealth.saturating_sub(stake);
         if funding.is_none() {
             self.total_in = self.total_in.saturating_add(wealth);
         }
-        self.chain.deposit_stake(id, stake);
+        if self.chain.deposit_stake(&key, stake).is_err() {
+            // Not staked: the node keeps its money and cannot enter.
+            capital = capital.saturating_add(stake);
+        }
         self.by_id.insert(id, index);
         self.nodes.push(Node {
             key,
@@ -1710,6 +1735,15 @@ impl Simulation {
         self.report.escrow_left = self.chain.escrow();
         self.report.money_conserved =
             held + self.chain.escrow() + self.chain.burned() == self.total_in;
+        if let Err(e) = self.chain.audit() {
+            self.report.money_conserved = false;
+            self.report.audit = e;
+        }
+        if let Some((transactions, gas)) = self.chain.usage() {
+            self.report.chain_transactions = transactions;
+            self.report.chain_gas = gas;
+        }
+        self.report.settlement_notes = self.chain.notes();
         // Rankings.
         for li in 0..self.leagues.len() {
             let (key, _) = self.consensus(li, last).unwrap_or((Hash32::ZERO, 0));

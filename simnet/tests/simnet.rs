@@ -1,8 +1,9 @@
 //! End-to-end properties of the simulator on small populations.
 
 use nets_simnet::output;
+use nets_simnet::scenario::SettlementBackend;
 use nets_simnet::scenario::{Scenario, ScenarioError};
-use nets_simnet::sim::{Report, Simulation};
+use nets_simnet::sim::{Report, RoleOutcome, Simulation};
 
 /// A small scenario: `extra` is appended (more population groups, a partition, ...).
 fn small(extra: &str) -> Scenario {
@@ -107,10 +108,7 @@ fraction = 0.4
     assert_eq!(players.len(), n);
 }
 
-#[test]
-fn cheats_are_caught_and_end_worse_off_than_honest_play() {
-    let report = run(small(
-        r#"
+const CHEATS: &str = r#"
 [[population]]
 count = 3
 agent = { kind = "tuned", skill = 950 }
@@ -125,8 +123,14 @@ role = "forger"
 count = 3
 agent = { kind = "tuned", skill = 950 }
 role = "equivocator"
-"#,
-    ));
+"#;
+
+/// Every fraud is detected and every cheat ends worse off than honest play of the same agent;
+/// returns the report for backend-specific checks.
+fn cheats_caught(backend: SettlementBackend) -> Report {
+    let mut sc = small(CHEATS);
+    sc.settlement = backend;
+    let report = run(sc);
     for kind in [
         "forged result",
         "equivocation (match)",
@@ -140,27 +144,78 @@ role = "equivocator"
             "{kind} undetected"
         );
     }
-    let honest = report
-        .roles
-        .iter()
-        .find(|o| o.role == "honest" && o.agent == "tuned-950")
-        .unwrap();
-    for role in ["aborter", "forger", "equivocator"] {
-        let o = report.roles.iter().find(|o| o.role == role).unwrap();
+    let honest = role(&report, "honest");
+    for name in ["aborter", "forger", "equivocator"] {
+        let o = role(&report, name);
         assert!(
             o.mean_profit < honest.mean_profit,
-            "{role}: {} vs honest {}",
+            "{name}: {} vs honest {}",
             o.mean_profit,
             honest.mean_profit
         );
-        if role == "aborter" {
+        if name == "aborter" {
             assert!(o.forfeits > 0);
         } else {
-            assert_eq!(o.convicted, o.nodes, "{role} not all convicted");
-            assert!(o.slashed > 0);
+            assert_eq!(o.convicted, o.nodes, "{name} not all convicted");
         }
     }
-    assert!(report.money_conserved);
+    // Every double attestation costs the equivocator its stake, on either backend.
+    assert!(role(&report, "equivocator").slashed > 0);
+    assert!(report.money_conserved, "{}", report.audit);
+    report
+}
+
+fn role<'a>(report: &'a Report, name: &str) -> &'a RoleOutcome {
+    report
+        .roles
+        .iter()
+        .find(|o| o.role == name && o.agent == "tuned-950")
+        .unwrap_or_else(|| panic!("no {name} tuned-950 in {:?}", report.roles))
+}
+
+#[test]
+fn cheats_are_caught_and_end_worse_off_than_honest_play_on_the_contract() {
+    let report = cheats_caught(SettlementBackend::Contract);
+    // The contract convicts double attestations only: a forger's stake stays bonded, and its
+    // fraud is paid for in the reward table (zero points in every epoch it cheats).
+    assert_eq!(role(&report, "forger").slashed, 0);
+    assert!(report.chain_transactions > 0);
+    assert!(
+        report.settlement_notes.is_empty(),
+        "{:?}",
+        report.settlement_notes
+    );
+}
+
+#[test]
+fn the_model_chain_also_slashes_match_fraud() {
+    let report = cheats_caught(SettlementBackend::Model);
+    assert!(role(&report, "forger").slashed > 0);
+    assert_eq!(report.chain_transactions, 0);
+}
+
+#[test]
+fn the_contract_settles_honest_epochs_exactly_as_the_model_does() {
+    let mut model = small("");
+    model.settlement = SettlementBackend::Model;
+    let model = run(model);
+    let contract = run(small(""));
+    assert_ne!(model.settlement, contract.settlement);
+    assert_eq!(contract.finalised_epochs, vec![3]);
+    assert_eq!(contract.finalised_epochs, model.finalised_epochs);
+    assert_eq!(contract.final_roots, model.final_roots);
+    assert_eq!(contract.escrow_left, model.escrow_left);
+    let view = |r: &Report| {
+        r.rankings
+            .iter()
+            .map(|x| (x.player.clone(), x.rating, x.capital, x.profit))
+            .collect::<Vec<_>>()
+    };
+    assert!(!view(&contract).is_empty());
+    assert_eq!(view(&contract), view(&model));
+    assert!(contract.money_conserved, "{}", contract.audit);
+    assert!(model.money_conserved);
+    assert!(contract.chain_transactions > 0 && contract.chain_gas > 0);
 }
 
 #[test]
@@ -183,6 +238,11 @@ fn bad_scenarios_name_the_field() {
         ),
         // A wrong type.
         (good.replace("seed = 1", "seed = \"one\""), "seed"),
+        // A backend that does not exist.
+        (
+            good.replace("epochs = 10", "epochs = 10\nsettlement = \"ethereum\""),
+            "settlement",
+        ),
         // Out of range values, named by path.
         (good.replace("loss = 0.01", "loss = 1.5"), "network.loss"),
         (
