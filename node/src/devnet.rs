@@ -209,7 +209,8 @@ pub struct DevnetReport {
     pub aborted: u64,
     /// Results the forgers forged.
     pub forged: u64,
-    /// Nodes whose stake the contract slashed for equivocation, by index.
+    /// Nodes whose stake the contract slashed (for equivocation, or convicted of match
+    /// fraud), by index.
     pub slashed: Vec<usize>,
     /// Gossip messages the other nodes refused as invalid, summed over them: with no relaying
     /// of junk, at most each junk message once per direct peer of its spammer.
@@ -453,6 +454,9 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         .iter()
         .filter_map(|(_, e)| match e {
             SettleEvent::Slashed { signer, .. } => accounts.iter().position(|a| a == signer),
+            SettleEvent::SlashedConvicted { account, .. } => {
+                accounts.iter().position(|a| a == account)
+            }
             _ => None,
         })
         .collect::<std::collections::BTreeSet<_>>()

@@ -17,7 +17,9 @@
 //!    turns, lowest address first and the next one `turn_ms` later, so that one transaction
 //!    is usually enough and a silent submitter is replaced.
 //! 5. **Finalise** once the challenge window passed (same turns), then **claim** what the
-//!    node is owed under the finalised rewards root.
+//!    node is owed under the finalised rewards root, and **report the convicted**: players the
+//!    finalised table lists as convicted of match fraud whose accounts still hold stake are
+//!    slashed on a proof of their conviction leaf (`slashConvicted`).
 //!
 //! A failed chain call is logged with its step, shown in the status and retried on a later
 //! pass; the epoch's items, deposits and attestations are in the store, so waiting (or a
@@ -261,6 +263,17 @@ pub enum SettleEvent {
         /// Gas.
         gas: u64,
     },
+    /// A player convicted of match fraud in the finalised reward table, reported and slashed.
+    SlashedConvicted {
+        /// The convicted player.
+        player: PlayerId,
+        /// The account its key is bound to.
+        account: Address,
+        /// The finalised epoch whose table convicts it.
+        epoch: u64,
+        /// Gas.
+        gas: u64,
+    },
 }
 
 /// The channels between the loop and a started settler.
@@ -358,6 +371,8 @@ pub struct Settler {
     dissent: BTreeSet<u64>,
     /// Equivocators reported (or found already slashed).
     reported: BTreeSet<Address>,
+    /// Convicted players reported (or found slashed already), never looked at again.
+    convicts_reported: BTreeSet<PlayerId>,
     /// Our attestations to gossip.
     outbox: Vec<Vec<u8>>,
     claimed: u128,
@@ -408,6 +423,7 @@ impl Settler {
             finalisable_since: BTreeMap::new(),
             dissent: BTreeSet::new(),
             reported: BTreeSet::new(),
+            convicts_reported: BTreeSet::new(),
             outbox: Vec::new(),
             claimed: 0,
             claimed_under: None,
@@ -877,6 +893,62 @@ impl Settler {
         Ok(())
     }
 
+    /// Reports the players the finalised table (ours: `summary`) convicts, if their accounts
+    /// still hold stake; runs once per finalised epoch. Whoever is quicker pays the gas and
+    /// earns the reporter's share.
+    async fn report_convicted(
+        &mut self,
+        s: &mut Settlement<AnyChain>,
+        epoch: u64,
+        summary: &EpochSummary,
+    ) -> Result<(), SettleError> {
+        for player in &summary.rewards.convicted {
+            if self.convicts_reported.contains(player) {
+                continue;
+            }
+            let account = s
+                .account_of(player)
+                .await
+                .map_err(at("reading a convicted player's account"))?;
+            let Some(account) = account else {
+                // No account, no stake to take: looked at again when the next epoch finalises.
+                continue;
+            };
+            let stake = s
+                .stake_of(account)
+                .await
+                .map_err(at("reading a convicted player's stake"))?;
+            if stake.slashed {
+                // A slashed account never stakes again, and the key stays bound to it.
+                self.convicts_reported.insert(*player);
+                continue;
+            }
+            if stake.active == 0 && stake.unbonding == 0 {
+                continue;
+            }
+            let Some(proof) = summary.rewards.conviction_proof(player) else {
+                continue;
+            };
+            match s.slash_convicted(&self.node.account, player, &proof).await {
+                Ok(receipt) => {
+                    tracing::warn!(%player, %account, epoch, "reported a convicted player");
+                    self.emit(SettleEvent::SlashedConvicted {
+                        player: *player,
+                        account,
+                        epoch,
+                        gas: receipt.gas_used,
+                    });
+                }
+                Err(e) if matches!(e.revert_name(), Some("NothingToSlash")) => {}
+                Err(e) => {
+                    return Err(at(format!("reporting {player} for match fraud"))(e));
+                }
+            }
+            self.convicts_reported.insert(*player);
+        }
+        Ok(())
+    }
+
     /// Claims what this node is owed under the finalised root, if it computed that root.
     async fn claim(&mut self, s: &mut Settlement<AnyChain>) -> Result<(), SettleError> {
         let status = s
@@ -896,7 +968,9 @@ impl Settler {
         if summary.rewards_root != status.rewards_root {
             return Ok(());
         }
-        let claimed = match settle::claim_from(s, &self.node, summary).await {
+        let summary = summary.clone();
+        self.report_convicted(s, epoch, &summary).await?;
+        let claimed = match settle::claim_from(s, &self.node, &summary).await {
             Ok(c) => c,
             Err(e) => {
                 // Another signer may have finalised a later epoch between the status read and
@@ -950,6 +1024,7 @@ mod tests {
     ) -> EpochSummary {
         let rewards = RewardTable {
             balances: balances.iter().copied().collect(),
+            ..RewardTable::default()
         };
         EpochSummary {
             epoch,
@@ -1236,6 +1311,49 @@ mod tests {
         // The honest two thirds still anchored the epoch, without the equivocator.
         assert_eq!(attested(&events), vec![(0, 2)]);
         assert_eq!(s.status().await.unwrap().finalised_epoch, Some(0));
+    }
+
+    #[tokio::test]
+    async fn a_player_the_finalised_table_convicts_is_reported_once_and_slashed() {
+        let ids = ids(4);
+        let mut net = network(4, 0).await;
+        // Everyone's table convicts node 3 of match fraud in epoch 0.
+        let mut table = summary(0, 7, &ids, &[]);
+        table.rewards.convicted.insert(ids[3]);
+        table.rewards_root = table.rewards.root();
+        for i in 0..4 {
+            net.close(i, vec![table.clone()]);
+        }
+        for _ in 0..10 {
+            for r in net.round().await {
+                r.expect("passes succeed");
+            }
+        }
+        let events = net.events();
+        let convicted = AccountKey::derive_from_identity(&key(3)).address();
+        let reports: Vec<(PlayerId, Address)> = events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                SettleEvent::SlashedConvicted {
+                    player,
+                    account,
+                    epoch: 0,
+                    ..
+                } => Some((*player, *account)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(reports, vec![(ids[3], convicted)], "reported once");
+        let mut s = net.settlement().await;
+        let stake = s.stake_of(convicted).await.unwrap();
+        assert!(stake.slashed && stake.active == 0);
+        for honest in 0..3 {
+            let account = AccountKey::derive_from_identity(&key(honest)).address();
+            assert!(!s.stake_of(account).await.unwrap().slashed);
+        }
+        let status = s.status().await.unwrap();
+        assert_eq!(status.finalised_epoch, Some(0));
+        assert_eq!(status.balance, status.obligations());
     }
 
     #[tokio::test]

@@ -92,7 +92,10 @@ fn big_table(b: &Bench, leaves: usize, bound: usize) -> RewardTable {
         balances.insert(PlayerId(key), 1 + u128::from(i % 1000));
         i += 1;
     }
-    RewardTable { balances }
+    RewardTable {
+        balances,
+        ..RewardTable::default()
+    }
 }
 
 fn main() -> Result<()> {
@@ -207,7 +210,12 @@ fn main() -> Result<()> {
     let mut claim_65536 = Vec::new();
     for leaves in [4usize, 1_024, 65_536] {
         let mut b = setup(3)?;
-        let table = big_table(&b, leaves, 3);
+        let mut table = big_table(&b, leaves, 3);
+        // One staker convicted of match fraud, slashed after the claims.
+        let convict = b.stakers[2].0.id();
+        if leaves == 1_024 {
+            table.convicted.insert(convict);
+        }
         let deposit = table.total().context("overflow")?;
         let payer = b.stakers[0].1.clone();
         let payer_id = b.stakers[0].0.id();
@@ -240,6 +248,17 @@ fn main() -> Result<()> {
             if leaves == 65_536 {
                 claim_65536.push(receipt.gas_used);
             }
+        }
+        if let Some(proof) = table.conviction_proof(&convict) {
+            let receipt = now(b.settlement.slash_convicted(&b.deployer, &convict, &proof))??;
+            rows.push((
+                format!(
+                    "slashConvicted, {} balances and 1 conviction ({} siblings)",
+                    table.balances.len(),
+                    proof.siblings().len()
+                ),
+                receipt.gas_used,
+            ));
         }
     }
 

@@ -90,6 +90,7 @@ contract NetsSettlement {
     error NotConflicting();
     error SignersDiffer();
     error NothingToSlash(address account);
+    error UnknownKey(bytes32 key);
     error TransferFailed(address to, uint256 amount);
     error Reentrancy();
 
@@ -341,24 +342,28 @@ contract NetsSettlement {
         if (da == db) revert NotConflicting();
         address signer = _recover(da, sa);
         if (_recover(db, sb) != signer) revert SignersDiffer();
-        Account storage acc = accounts[signer];
-        uint128 active = acc.active;
-        uint128 unbonding = acc.unbonding;
-        uint128 amount = active + unbonding;
-        if (amount == 0) revert NothingToSlash(signer);
-        acc.active = 0;
-        acc.unbonding = 0;
-        acc.slashed = true;
-        totalStake -= active;
-        totalUnbonding -= unbonding;
-        uint128 reward = uint128((uint256(amount) * reporterBps) / BPS);
-        rewardFunds += amount - reward;
-        emit Slashed(signer, a.epoch, msg.sender, amount, reward);
+        (, uint128 reward) = _take(signer, a.epoch);
         bytes24 revoked = quorums[a.epoch].digest;
         if (a.epoch >= nextEpoch && revoked != bytes24(0)) {
             delete quorums[a.epoch];
             emit QuorumRevoked(a.epoch, revoked);
         }
+        if (reward > 0) _send(msg.sender, reward);
+    }
+
+    /// Slashes the account bound to `key`, which the latest finalised rewards table lists as
+    /// convicted of fraud in a match: the leaf `keccak256(0x00 ++ key)` (a key alone, where a
+    /// balance leaf carries 16 more bytes). The contract cannot check that evidence itself
+    /// (ed25519 signatures, a replay of the game); the quorum of stake that attested the table
+    /// vouched for it, and every node can check it. The taking is `slash`'s: the whole stake,
+    /// `reporterBps` of it to the caller, and the account may never stake again.
+    function slashConvicted(bytes32 key, bytes32[] calldata proof) external nonReentrant {
+        bytes32 root = rewardsRoot;
+        if (root == bytes32(0)) revert NothingFinalised();
+        if (!_verify(root, keccak256(abi.encodePacked(bytes1(0x00), key)), proof)) revert InvalidProof();
+        address account = keys[key].account;
+        if (account == address(0)) revert UnknownKey(key);
+        (, uint128 reward) = _take(account, nextEpoch - 1);
         if (reward > 0) _send(msg.sender, reward);
     }
 
@@ -408,6 +413,25 @@ contract NetsSettlement {
         uint8 v = uint8(uint256(sig.vs) >> 255) + 27;
         signer = ecrecover(digest, v, sig.r, bytes32(s));
         if (signer == address(0)) revert InvalidSignature();
+    }
+
+    /// Takes `account`'s whole stake (active and unbonding) for an offence in `epoch`:
+    /// `reporterBps` of it for the caller (returned, to be sent last), the rest to the reward
+    /// funds; the account may never stake again.
+    function _take(address account, uint64 epoch) private returns (uint128 amount, uint128 reward) {
+        Account storage acc = accounts[account];
+        uint128 active = acc.active;
+        uint128 unbonding = acc.unbonding;
+        amount = active + unbonding;
+        if (amount == 0) revert NothingToSlash(account);
+        acc.active = 0;
+        acc.unbonding = 0;
+        acc.slashed = true;
+        totalStake -= active;
+        totalUnbonding -= unbonding;
+        reward = uint128((uint256(amount) * reporterBps) / BPS);
+        rewardFunds += amount - reward;
+        emit Slashed(account, epoch, msg.sender, amount, reward);
     }
 
     function _toUint128(uint256 value) private pure returns (uint128) {

@@ -2,6 +2,7 @@
 
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::sol_types::{SolInterface, decode_revert_reason};
+use nets_tournament::identity::PlayerId;
 
 use crate::bindings::NetsSettlement::NetsSettlementErrors;
 
@@ -56,6 +57,10 @@ pub enum Error {
         /// The claimed cumulative balance.
         balance: u128,
     },
+    /// A well-formed proof that does not show the player's conviction under the finalised
+    /// rewards root; refused before sending a transaction that would revert.
+    #[error("the proof does not show {0} as convicted under the finalised rewards root")]
+    ConvictionNotShown(PlayerId),
     /// The account has no ed25519 key bound, so it cannot claim.
     #[error("account {0} has no node key bound")]
     KeyNotBound(Address),
@@ -183,6 +188,7 @@ fn error_name(error: &NetsSettlementErrors) -> &'static str {
         E::NotConflicting(_) => "NotConflicting",
         E::SignersDiffer(_) => "SignersDiffer",
         E::NothingToSlash(_) => "NothingToSlash",
+        E::UnknownKey(_) => "UnknownKey",
         E::TransferFailed(_) => "TransferFailed",
         E::Reentrancy(_) => "Reentrancy",
     }

@@ -46,7 +46,7 @@
 //! settlement.deposit(&accounts[0], &nodes[0].id(), 5_000).await?;
 //!
 //! // The epoch's reward table, as every node computes it.
-//! let rewards = RewardTable { balances: BTreeMap::from([(nodes[1].id(), 3_000), (nodes[2].id(), 2_000)]) };
+//! let rewards = RewardTable { balances: BTreeMap::from([(nodes[1].id(), 3_000), (nodes[2].id(), 2_000)]), ..RewardTable::default() };
 //! let roots = EpochRoots { epoch: 0, outcomes_root: Hash32([7; 32]), rewards_root: rewards.root(), total_payout: 5_000 };
 //! let signed: Vec<_> = accounts.iter().map(|a| settlement.sign_attestation(a, &roots)).collect::<Result<_, _>>()?;
 //! settlement.attest(&accounts[0], &roots, &signed).await?;

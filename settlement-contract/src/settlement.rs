@@ -1,6 +1,6 @@
 //! The settlement client: one deployed contract on one [`Chain`], with a method per thing a
 //! node or the simulator does (stake, bind its key, deposit, attest, finalise, claim, report
-//! an equivocator) and reads of the contract's state.
+//! an equivocator or a convicted player) and reads of the contract's state.
 
 use alloy::primitives::{Address, B256, Bytes, FixedBytes, Log, U256};
 use alloy::sol_types::{Eip712Domain, SolCall, SolConstructor, SolEventInterface};
@@ -341,6 +341,34 @@ impl<C: Chain> Settlement<C> {
             sa: first.signature(),
             b: second.roots.to_sol(),
             sb: second.signature(),
+        };
+        self.transact(reporter, &call, U256::ZERO).await
+    }
+
+    /// Reports `player` as convicted of match fraud in the finalised rewards table (its
+    /// conviction leaf and `proof`, from [`RewardTable::conviction_proof`]), from `reporter`,
+    /// who receives the reporter's share of the slashed stake. The proof is checked here first.
+    pub async fn slash_convicted(
+        &mut self,
+        reporter: &AccountKey,
+        player: &PlayerId,
+        proof: &Proof,
+    ) -> Result<Receipt, Error> {
+        if proof.siblings().len() > MAX_PROOF_LEN {
+            return Err(Error::MalformedProof(format!(
+                "{} siblings, at most {MAX_PROOF_LEN}",
+                proof.siblings().len()
+            )));
+        }
+        let root = self.read(&NetsSettlement::rewardsRootCall {}).await?;
+        if root != B256::ZERO
+            && !merkle::verify(Hash32(root.0), RewardTable::conviction_leaf(player), proof)
+        {
+            return Err(Error::ConvictionNotShown(*player));
+        }
+        let call = NetsSettlement::slashConvictedCall {
+            key: B256::from(player.0),
+            proof: proof.siblings().iter().map(|h| B256::from(h.0)).collect(),
         };
         self.transact(reporter, &call, U256::ZERO).await
     }

@@ -9,6 +9,7 @@ use nets_settlement::keys::verify_binding;
 use nets_settlement::settlement::proof_from_bytes;
 use nets_settlement::{AccountKey, EpochRoots, Error, Parameters, Settlement};
 use nets_tournament::hash::Hash32;
+use nets_tournament::identity::Keypair;
 use nets_tournament::merkle::Proof;
 use support::*;
 
@@ -638,6 +639,103 @@ async fn an_equivocator_is_slashed_and_its_quorum_revoked() -> Result {
     let receipt = s.slash(reporter, &x, &y).await?;
     assert_eq!(s.events(&receipt).len(), 1);
     assert_eq!(s.status().await?.finalised_epoch, Some(0));
+    assert_solvent(&mut s).await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_player_convicted_in_the_finalised_table_is_slashed_on_its_proof() -> Result {
+    // Four equal stakers; node 3 was convicted of match fraud in epoch 0, node 4 is a
+    // convicted key bound to no stake.
+    let (mut s, nodes) = world(embedded(), params(), 6, 4, ETHER).await?;
+    s.deposit(&nodes[0].account, &nodes[0].id(), 1_000).await?;
+    let mut t0 = table(&nodes, &[400, 300, 300, 0]);
+    t0.convicted
+        .extend([nodes[3].id(), nodes[4].id(), nodes[5].id()]);
+    let r0 = roots_of(0, &t0);
+    let reporter = &nodes[0].account;
+    let proof = t0.conviction_proof(&nodes[3].id()).unwrap();
+
+    // Nothing finalised yet.
+    let raw = NetsSettlement::slashConvictedCall {
+        key: B256::from(nodes[3].id().0),
+        proof: proof.siblings().iter().map(|h| B256::from(h.0)).collect(),
+    };
+    assert_revert(
+        s.transact(reporter, &raw, U256::ZERO).await,
+        "NothingFinalised",
+    );
+    attest(&mut s, &[&nodes[0], &nodes[1], &nodes[2]], &r0).await?;
+    s.chain_mut().advance_time_now(100)?;
+    s.finalise(reporter, &r0).await?;
+
+    // A balance leaf is not a conviction: node 1's claim proof convicts no one.
+    let (_, balance_proof) = t0.proof(&nodes[1].id()).unwrap();
+    assert!(matches!(
+        s.slash_convicted(reporter, &nodes[1].id(), &balance_proof).await,
+        Err(Error::ConvictionNotShown(p)) if p == nodes[1].id()
+    ));
+    let raw_other = NetsSettlement::slashConvictedCall {
+        key: B256::from(nodes[1].id().0),
+        proof: raw.proof.clone(),
+    };
+    assert_revert(
+        s.transact(reporter, &raw_other, U256::ZERO).await,
+        "InvalidProof",
+    );
+
+    // The convicted staker loses its whole stake, unbonding part included.
+    s.unstake(&nodes[3].account, ETHER / 2).await?;
+    let before = s.chain_mut().balance_now(reporter.address())?;
+    let receipt = s.slash_convicted(reporter, &nodes[3].id(), &proof).await?;
+    assert_eq!(
+        s.events(&receipt),
+        vec![Event::Slashed(NetsSettlement::Slashed {
+            account: nodes[3].account.address(),
+            epoch: 0,
+            reporter: reporter.address(),
+            amount: ETHER,
+            reward: ETHER / 10,
+        })]
+    );
+    assert_eq!(
+        s.chain_mut().balance_now(reporter.address())?,
+        before + U256::from(ETHER / 10)
+    );
+    let stake = s.stake_of(nodes[3].account.address()).await?;
+    assert_eq!((stake.active, stake.unbonding, stake.slashed), (0, 0, true));
+    assert_eq!(s.status().await?.total_stake, 3 * ETHER);
+    assert_solvent(&mut s).await;
+    // Once only; and the account may not stake again.
+    assert_revert(
+        s.slash_convicted(reporter, &nodes[3].id(), &proof).await,
+        "NothingToSlash",
+    );
+    assert_revert(s.stake(&nodes[3].account, ETHER).await, "AccountSlashed");
+    // A convicted key with an account but no stake, and one bound to no account.
+    let p4 = t0.conviction_proof(&nodes[4].id()).unwrap();
+    assert_revert(
+        s.slash_convicted(reporter, &nodes[4].id(), &p4).await,
+        "NothingToSlash",
+    );
+    let stranger = Keypair::from_secret([0x77; 32]).id();
+    let mut t1 = t0.clone();
+    t1.convicted.insert(stranger);
+    let r1 = roots_of(1, &t1);
+    attest(&mut s, &[&nodes[0], &nodes[1], &nodes[2]], &r1).await?;
+    s.chain_mut().advance_time_now(100)?;
+    s.finalise(reporter, &r1).await?;
+    let ps = t1.conviction_proof(&stranger).unwrap();
+    assert_revert(
+        s.slash_convicted(reporter, &stranger, &ps).await,
+        "UnknownKey",
+    );
+    // Convictions are cumulative: the later table still convicts node 5.
+    let p5 = t1.conviction_proof(&nodes[5].id()).unwrap();
+    assert_revert(
+        s.slash_convicted(reporter, &nodes[5].id(), &p5).await,
+        "NothingToSlash",
+    );
     assert_solvent(&mut s).await;
     Ok(())
 }

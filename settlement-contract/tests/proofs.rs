@@ -1,9 +1,9 @@
 //! For random reward tables built by the tournament core, every leaf's proof pays out in the
-//! contract, and altered claims are refused.
+//! contract, altered claims are refused, and every conviction leaf proves.
 
 mod support;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use nets_settlement::alloy::primitives::{B256, U256};
 use nets_settlement::bindings::NetsSettlement;
@@ -14,13 +14,25 @@ use nets_tournament::identity::PlayerId;
 use proptest::prelude::*;
 use support::*;
 
+/// Tables of balances, with convicted keys among them and beside them (or none).
 fn tables() -> impl Strategy<Value = RewardTable> {
-    proptest::collection::btree_map(any::<[u8; 32]>(), 1u128..=u128::from(u64::MAX), 1..24)
-        .prop_map(|balances| RewardTable {
-            balances: balances
-                .into_iter()
-                .map(|(key, balance)| (PlayerId(key), balance))
-                .collect::<BTreeMap<_, _>>(),
+    (
+        proptest::collection::btree_map(any::<[u8; 32]>(), 1u128..=u128::from(u64::MAX), 1..24),
+        proptest::collection::btree_set(any::<[u8; 32]>(), 0..4),
+        any::<bool>(),
+    )
+        .prop_map(|(balances, outsiders, convict_first)| {
+            let mut convicted: BTreeSet<PlayerId> = outsiders.into_iter().map(PlayerId).collect();
+            if convict_first && let Some(first) = balances.keys().next() {
+                convicted.insert(PlayerId(*first));
+            }
+            RewardTable {
+                balances: balances
+                    .into_iter()
+                    .map(|(key, balance)| (PlayerId(key), balance))
+                    .collect::<BTreeMap<_, _>>(),
+                convicted,
+            }
         })
 }
 
@@ -147,6 +159,32 @@ async fn check(table: RewardTable, (byte, bit): (u8, u8)) -> Result<(), String> 
     let status = s.status().await.map_err(|e| e.to_string())?;
     if status.total_claimed != total {
         return Err(format!("claimed {} of {total}", status.total_claimed));
+    }
+    // Every conviction proves in the contract: the proof passes and the taking finds no stake
+    // (these accounts never staked) or no account (keys outside the balances are unbound).
+    for id in &table.convicted {
+        let proof = table.conviction_proof(id).ok_or("no conviction proof")?;
+        let expected = if table.balances.contains_key(id) {
+            "NothingToSlash"
+        } else {
+            "UnknownKey"
+        };
+        match s.slash_convicted(&nodes[0].account, id, &proof).await {
+            Err(e) if e.revert_name() == Some(expected) => {}
+            other => return Err(format!("conviction of {id}: {other:?}")),
+        }
+    }
+    // A balance proof convicts no one.
+    for id in table.balances.keys() {
+        let (_, proof) = table.proof(id).ok_or("no proof")?;
+        let call = NetsSettlement::verifyProofCall {
+            root: B256::from(roots.rewards_root.0),
+            leaf: B256::from(RewardTable::conviction_leaf(id).0),
+            proof: proof.siblings().iter().map(|h| B256::from(h.0)).collect(),
+        };
+        if s.read(&call).await.map_err(|e| e.to_string())? {
+            return Err(format!("the balance proof of {id} shows a conviction"));
+        }
     }
     Ok(())
 }

@@ -17,14 +17,15 @@
 //!   epoch finalises in the step that reaches its quorum, as with the [`ModelChain`]; evidence
 //!   is judged after finalisation either way.
 //! - **Claims** are `claim(balance, proof)` transactions from the player's account.
-//! - **Slashing**: the contract convicts one offence, two attestations by one account for one
-//!   epoch. The simulator holds every node's keys, so for a tournament
-//!   [`Evidence::ConflictingAttestations`] the equivocator's account signs both roots (what
-//!   the equivocator's node would have gossiped) and a reporter submits them. The reporter's
-//!   share is zero: the whole slashed stake stays in the contract's reward funds, counted as
-//!   burned. Fraud in matches (forged results, equivocating moves) is refused with
-//!   [`ChainError::Unsupported`]: the contract cannot check ed25519 evidence, and such fraud
-//!   is punished in the reward table instead (see docs/economics.md).
+//! - **Slashing**, two ways. Two attestations by one account for one epoch are evidence the
+//!   contract checks itself (`slash`): the simulator holds every node's keys, so for a
+//!   tournament [`Evidence::ConflictingAttestations`] the equivocator's account signs both
+//!   roots (what the equivocator's node would have gossiped) and a reporter submits them.
+//!   Fraud in matches (forged results, equivocating moves) the contract cannot check
+//!   (ed25519, a replay): the epoch's ledger convicts the culprit, the finalised rewards
+//!   table lists it, and `slashConvicted` takes its stake on a proof of that leaf
+//!   ([`Settlement::slash_convicted`]). The reporter's share is zero: the whole slashed stake
+//!   stays in the contract's reward funds, counted as burned.
 //!
 //! Gas is not charged (the embedded chain measures it only), so each account is funded with
 //! exactly the value it sends. Reads that run on every step (stakes, entrants, claimed
@@ -500,7 +501,7 @@ impl Settlement for ContractChain {
         let culprit = verify_evidence(evidence).map_err(|e| ChainError::Invalid(e.to_string()))?;
         let Evidence::ConflictingAttestations { first, second } = evidence else {
             return Err(ChainError::Unsupported(
-                "the contract convicts only conflicting attestations",
+                "match evidence is slashed through the reward table's convictions",
             ));
         };
         if first.league != second.league {
@@ -540,6 +541,38 @@ impl Settlement for ContractChain {
         lc.total_stake = lc.total_stake.saturating_sub(active);
         self.burned = self.burned.saturating_add(amount);
         Ok((culprit, amount))
+    }
+
+    fn slash_convicted(
+        &mut self,
+        league: Hash32,
+        player: PlayerId,
+        proof: &Proof,
+    ) -> Result<u128, ChainError> {
+        let operator = self.operator.clone();
+        let (_, events) = self
+            .send(&league, |c| {
+                now(c.slash_convicted(&operator, &player, proof))
+            })
+            .map_err(|e| match e {
+                ChainError::Backend(m) if m.contains("NothingToSlash") => ChainError::Duplicate,
+                other => other,
+            })?;
+        let mut amount = 0u128;
+        let mut account = None;
+        for e in events {
+            if let NetsSettlementEvents::Slashed(s) = e {
+                amount = amount.saturating_add(s.amount);
+                account = Some(s.account);
+            }
+        }
+        let lc = self.league(&league)?;
+        if let Some(address) = account {
+            let active = lc.stakes.remove(&address).unwrap_or(0);
+            lc.total_stake = lc.total_stake.saturating_sub(active);
+        }
+        self.burned = self.burned.saturating_add(amount);
+        Ok(amount)
     }
 
     fn escrow(&self) -> u128 {
@@ -699,7 +732,7 @@ mod tests {
     }
 
     #[test]
-    fn a_double_attestation_is_slashed_on_chain_and_match_fraud_is_not() {
+    fn a_double_attestation_is_slashed_on_its_evidence_and_match_evidence_is_not() {
         let (mut chain, ks) = staked();
         let a = Attestation::sign(&ks[2], LEAGUE, 0, Hash32([1; 32]), Hash32([2; 32]), 0);
         let b = Attestation::sign(&ks[2], LEAGUE, 0, Hash32([1; 32]), Hash32([3; 32]), 0);
@@ -722,7 +755,8 @@ mod tests {
             second: c,
         };
         assert!(matches!(chain.slash(&mixed), Err(ChainError::Invalid(_))));
-        // Two moves for one turn: valid evidence, which the contract cannot convict.
+        // Two moves for one turn: valid evidence, which the contract cannot check (it is
+        // slashed through the conviction in the reward table).
         let mv = |code| {
             MatchMessage::sign(
                 &ks[0],
@@ -742,6 +776,30 @@ mod tests {
             Err(ChainError::Unsupported(_))
         ));
         assert_eq!(chain.stake(&ks[0].id()), 1_001);
+        chain.audit().unwrap();
+    }
+
+    #[test]
+    fn a_conviction_in_the_finalised_table_is_slashed_once_on_its_proof() {
+        let (mut chain, ks) = staked();
+        let mut t = table(&ks);
+        t.convicted.insert(ks[1].id());
+        for k in &ks {
+            let a = Attestation::sign(k, LEAGUE, 0, Hash32([1; 32]), t.root(), 300);
+            chain.attest(&a).unwrap();
+        }
+        assert!(chain.finalised(LEAGUE, 0).is_some());
+        let proof = t.conviction_proof(&ks[1].id()).unwrap();
+        // Not for a player the table does not convict, nor in another league's contract.
+        assert!(chain.slash_convicted(LEAGUE, ks[0].id(), &proof).is_err());
+        assert!(chain.slash_convicted(OTHER, ks[1].id(), &proof).is_err());
+        assert_eq!(chain.slash_convicted(LEAGUE, ks[1].id(), &proof), Ok(501));
+        assert_eq!(
+            chain.slash_convicted(LEAGUE, ks[1].id(), &proof),
+            Err(ChainError::Duplicate)
+        );
+        assert_eq!(chain.stake(&ks[1].id()), 500);
+        assert_eq!(chain.burned(), 501);
         chain.audit().unwrap();
     }
 

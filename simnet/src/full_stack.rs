@@ -49,13 +49,15 @@ pub struct FullStackMetrics {
     pub forged_results: u64,
     /// Of them, those the league convicted of fraud.
     pub forgers_convicted: usize,
+    /// Of them, those the contract slashed on their conviction in a finalised table.
+    pub forgers_slashed: usize,
     /// Other nodes convicted of fraud (the goal: none).
     pub honest_convicted: usize,
     /// Nodes that signed two sets of roots for every epoch (the ones before the spammers).
     pub equivocators: usize,
     /// Of them, those the contract slashed.
     pub equivocators_slashed: usize,
-    /// Other nodes slashed (the goal: none).
+    /// Nodes slashed that were neither equivocators nor forgers (the goal: none).
     pub honest_slashed: usize,
     /// Epochs played.
     pub epochs: u64,
@@ -221,10 +223,17 @@ pub fn run(options: &DevnetOptions) -> Result<(DevnetReport, FullStackMetrics)> 
             .iter()
             .filter(|i| devnet::equivocators(options).contains(i))
             .count(),
+        forgers_slashed: report
+            .slashed
+            .iter()
+            .filter(|i| devnet::forgers(options).contains(i))
+            .count(),
         honest_slashed: report
             .slashed
             .iter()
-            .filter(|i| !devnet::equivocators(options).contains(i))
+            .filter(|i| {
+                !devnet::equivocators(options).contains(i) && !devnet::forgers(options).contains(i)
+            })
             .count(),
         junk_refused: report.refused_by_others,
         refusals_per_junk: report.refused_by_others as f64 / report.junk_published.max(1) as f64,
@@ -334,8 +343,8 @@ pub fn summary(m: &FullStackMetrics) -> String {
     }
     if m.forgers > 0 {
         text.push_str(&format!(
-            "forgers: {} forged {} results; {} of them convicted of fraud; honest nodes convicted: {}\n",
-            m.forgers, m.forged_results, m.forgers_convicted, m.honest_convicted
+            "forgers: {} forged {} results; {} of them convicted of fraud, {} slashed; honest nodes convicted: {}\n",
+            m.forgers, m.forged_results, m.forgers_convicted, m.forgers_slashed, m.honest_convicted
         ));
     }
     if m.equivocators > 0 {

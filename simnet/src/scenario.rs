@@ -344,8 +344,8 @@ pub enum SettlementBackend {
     /// The `NetsSettlement` contract on the embedded chain (revm), one deployment per league.
     #[default]
     Contract,
-    /// An in-memory model of the contract: faster, and it also slashes the stake of match
-    /// fraud, which the contract does not.
+    /// An in-memory model of the contract: the same rules without an EVM, and no limit on
+    /// the size of an aggregate attestation.
     Model,
 }
 

@@ -9,7 +9,7 @@
 //! [`verify_evidence`] for slashing) and keeps the books: every unit entered is either paid
 //! out, still claimable, or carried; the simulator checks that nothing is created or lost.
 //! [`ContractChain`](crate::contract::ContractChain) runs the real contract on the embedded
-//! chain behind the same trait, and is the default; the model is kept for comparison and for
+//! chain behind the same trait, and is the default; the model is kept as a baseline and for
 //! populations whose aggregate attestations would not fit in a block.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -106,8 +106,18 @@ pub trait Settlement: Send + Sync {
     ) -> Result<u128, ChainError>;
     /// What `player` has claimed from `league` so far.
     fn claimed(&self, league: Hash32, player: &PlayerId) -> u128;
-    /// Slashes the culprit named by `evidence`; returns it and the amount.
+    /// Slashes the culprit of two conflicting attestations; returns it and the amount. Other
+    /// evidence is judged off chain: it convicts in the epoch's reward table, and the
+    /// conviction is slashed with [`Settlement::slash_convicted`].
     fn slash(&mut self, evidence: &Evidence) -> Result<(PlayerId, u128), ChainError>;
+    /// Slashes `player`, listed as convicted in the latest finalised rewards table of
+    /// `league` (its conviction leaf and `proof`); returns the amount.
+    fn slash_convicted(
+        &mut self,
+        league: Hash32,
+        player: PlayerId,
+        proof: &Proof,
+    ) -> Result<u128, ChainError>;
     /// Entry fees held and not yet claimed.
     fn escrow(&self) -> u128;
     /// Stake taken by slashing (kept by the chain, paid to no one).
@@ -156,6 +166,17 @@ impl ModelChain {
     /// Whether `player` was slashed.
     pub fn is_slashed(&self, player: &PlayerId) -> bool {
         self.slashed.contains(player)
+    }
+
+    /// Takes `player`'s whole stake, once.
+    fn take(&mut self, player: PlayerId) -> Result<u128, ChainError> {
+        if self.slashed.contains(&player) {
+            return Err(ChainError::Duplicate);
+        }
+        self.slashed.insert(player);
+        let amount = self.stakes.remove(&player).unwrap_or(0);
+        self.burned = self.burned.saturating_add(amount);
+        Ok(amount)
     }
 
     /// Total stake of unslashed stakers: the quorum's base.
@@ -293,13 +314,28 @@ impl Settlement for ModelChain {
 
     fn slash(&mut self, evidence: &Evidence) -> Result<(PlayerId, u128), ChainError> {
         let culprit = verify_evidence(evidence).map_err(|e| ChainError::Invalid(e.to_string()))?;
-        if self.slashed.contains(&culprit) {
-            return Err(ChainError::Duplicate);
+        if !matches!(evidence, Evidence::ConflictingAttestations { .. }) {
+            return Err(ChainError::Unsupported(
+                "the contract convicts only conflicting attestations",
+            ));
         }
-        self.slashed.insert(culprit);
-        let amount = self.stakes.remove(&culprit).unwrap_or(0);
-        self.burned = self.burned.saturating_add(amount);
-        Ok((culprit, amount))
+        Ok((culprit, self.take(culprit)?))
+    }
+
+    fn slash_convicted(
+        &mut self,
+        league: Hash32,
+        player: PlayerId,
+        proof: &Proof,
+    ) -> Result<u128, ChainError> {
+        let (_, f) = self
+            .latest
+            .get(&league)
+            .ok_or_else(|| ChainError::Invalid("nothing finalised".into()))?;
+        if !merkle::verify(f.rewards_root, RewardTable::conviction_leaf(&player), proof) {
+            return Err(ChainError::Invalid("bad conviction proof".into()));
+        }
+        self.take(player)
     }
 
     fn escrow(&self) -> u128 {

@@ -1525,7 +1525,24 @@ impl Simulation {
                     x.capital = x.capital.saturating_add(paid);
                 }
             }
-            // Slashing: the evidence of the finalised epoch.
+            // Slashing, first the convictions the finalised table lists (match fraud, judged
+            // by the ledger), each once, then the double attestations of the epoch.
+            let offset = summary.rewards.balances.len();
+            for (index, player) in summary.rewards.convicted.iter().enumerate() {
+                let Some(&n) = self.by_id.get(player) else {
+                    continue;
+                };
+                if self.node(n).is_none_or(|x| x.banned) {
+                    continue;
+                }
+                if let Some(proof) = tree.proof(offset + index)
+                    && let Ok(amount) = self.chain.slash_convicted(league, *player, &proof)
+                    && let Some(x) = self.nodes.get_mut(n as usize)
+                {
+                    x.banned = true;
+                    x.slashed = x.slashed.saturating_add(amount);
+                }
+            }
             let ids: Vec<u32> = self
                 .epoch_items
                 .get(&(li, epoch))

@@ -156,10 +156,16 @@ pub struct Payout {
 /// Cumulative claimable balances: the Merkle leaves of reward claims. A player claims the
 /// difference between its cumulative balance and what it already claimed, so one proof
 /// against the latest root settles everything owed so far.
+///
+/// The same tree lists the players convicted of fraud so far, one leaf each after the balance
+/// leaves: with the rewards root, the stakers who attest it vouch for the convictions, and the
+/// contract slashes a convicted player's stake on a proof of its leaf (`slashConvicted`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RewardTable {
     /// Cumulative balance per player.
     pub balances: BTreeMap<PlayerId, u128>,
+    /// Players convicted of fraud, in this epoch or before (cumulative, like the balances).
+    pub convicted: BTreeSet<PlayerId>,
 }
 
 impl RewardTable {
@@ -189,9 +195,21 @@ impl RewardTable {
         leaf_hash(&bytes)
     }
 
-    /// The Merkle tree over the balances, in player order.
+    /// The leaf that lists `player` as convicted: `leaf_hash(player key (32 bytes))`, a key
+    /// alone, where a balance leaf has 16 more bytes.
+    pub fn conviction_leaf(player: &PlayerId) -> Hash32 {
+        leaf_hash(&player.0)
+    }
+
+    /// The Merkle tree: the balance leaves in player order, then the conviction leaves in
+    /// player order. Without convictions it is the tree of the balances alone.
     pub fn tree(&self) -> MerkleTree {
-        MerkleTree::new(self.balances.iter().map(|(id, b)| Self::leaf(id, *b)))
+        MerkleTree::new(
+            self.balances
+                .iter()
+                .map(|(id, b)| Self::leaf(id, *b))
+                .chain(self.convicted.iter().map(Self::conviction_leaf)),
+        )
     }
 
     /// The root to anchor.
@@ -204,6 +222,12 @@ impl RewardTable {
         let index = self.balances.keys().position(|k| k == player)?;
         let balance = *self.balances.get(player)?;
         Some((balance, self.tree().proof(index)?))
+    }
+
+    /// The proof that `player` is listed as convicted, if it is.
+    pub fn conviction_proof(&self, player: &PlayerId) -> Option<Proof> {
+        let index = self.convicted.iter().position(|k| k == player)?;
+        self.tree().proof(self.balances.len().checked_add(index)?)
     }
 }
 
@@ -323,6 +347,51 @@ mod tests {
                 &proof
             ));
         }
+    }
+
+    #[test]
+    fn convictions_are_leaves_of_the_rewards_tree_and_leave_it_alone_when_there_are_none() {
+        let mut t = RewardTable::default();
+        let mut payout = Payout::default();
+        for i in 0..5 {
+            payout.paid.insert(id(i), u128::from(i) + 1);
+        }
+        t.credit(&payout).unwrap();
+        let balances_only =
+            MerkleTree::new(t.balances.iter().map(|(p, b)| RewardTable::leaf(p, *b))).root();
+        assert_eq!(t.root(), balances_only);
+        assert_eq!(t.conviction_proof(&id(1)), None);
+        // Player 1 has a balance and a conviction; player 9 only a conviction.
+        t.convicted.extend([id(1), id(9)]);
+        let root = t.root();
+        assert_ne!(root, balances_only);
+        for p in [id(1), id(9)] {
+            let proof = t.conviction_proof(&p).unwrap();
+            assert!(crate::merkle::verify(
+                root,
+                RewardTable::conviction_leaf(&p),
+                &proof
+            ));
+            assert!(!crate::merkle::verify(
+                root,
+                RewardTable::conviction_leaf(&id(2)),
+                &proof
+            ));
+        }
+        assert_eq!(t.conviction_proof(&id(2)), None);
+        // Balances still prove, and a balance proof proves no conviction.
+        let (balance, proof) = t.proof(&id(2)).unwrap();
+        assert!(crate::merkle::verify(
+            root,
+            RewardTable::leaf(&id(2), balance),
+            &proof
+        ));
+        assert!(!crate::merkle::verify(
+            root,
+            RewardTable::conviction_leaf(&id(2)),
+            &proof
+        ));
+        assert_eq!(t.total(), Some(15));
     }
 
     proptest! {

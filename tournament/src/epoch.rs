@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use nets_envs::Outcome;
 
 use crate::conversation::Conversation;
-use crate::economics::{EconomicsError, Payout, RewardTable, Standing, split_pot};
+use crate::economics::{EconomicsError, Payout, RewardTable, Standing, slash_list, split_pot};
 use crate::evidence::{Evidence, verify_evidence};
 use crate::hash::{Hash32, keccak256};
 use crate::identity::PlayerId;
@@ -324,6 +324,7 @@ impl EpochLedger {
         let payout = split_pot(pot, &paying)?;
         let mut rewards = rewards_before.clone();
         rewards.credit(&payout)?;
+        rewards.convicted.extend(slash_list(&standings));
         Ok(EpochSummary {
             epoch: self.epoch,
             outcomes_root,

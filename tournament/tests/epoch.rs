@@ -201,6 +201,20 @@ fn an_unanswered_claim_is_a_forfeit_and_an_answered_one_is_not() {
     assert!(s.games.is_empty());
     assert!(s.standings[&key(1).id()].fraud);
     assert_eq!(s.payout.paid.get(&key(0).id()), Some(&1000));
+    // The reward table lists the conviction, under the root the stakers attest.
+    let listed: Vec<_> = s.rewards.convicted.iter().copied().collect();
+    assert_eq!(listed, vec![key(1).id()]);
+    let proof = s.rewards.conviction_proof(&key(1).id()).unwrap();
+    assert!(nets_tournament::merkle::verify(
+        s.rewards_root,
+        RewardTable::conviction_leaf(&key(1).id()),
+        &proof
+    ));
+    // Convictions are cumulative: the next epoch's table still lists it.
+    let next = EpochLedger::new(2)
+        .close(&s.ratings, &Glicko2Params::default(), &entries, &s.rewards)
+        .unwrap();
+    assert!(next.rewards.convicted.contains(&key(1).id()));
 
     // Now A answers with its reveal: the claim is void.
     while let Some(Event::ActionNeeded { .. }) = a.poll_event() {

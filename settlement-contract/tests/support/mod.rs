@@ -92,6 +92,7 @@ pub(crate) fn table(nodes: &[Node], amounts: &[u128]) -> RewardTable {
             .filter(|(_, a)| **a > 0)
             .map(|(n, a)| (n.id(), *a))
             .collect::<BTreeMap<_, _>>(),
+        convicted: Default::default(),
     }
 }
 
