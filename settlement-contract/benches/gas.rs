@@ -210,12 +210,16 @@ fn main() -> Result<()> {
     let mut claim_65536 = Vec::new();
     for leaves in [4usize, 1_024, 65_536] {
         let mut b = setup(3)?;
-        let mut table = big_table(&b, leaves, 3);
-        // One staker convicted of match fraud, slashed after the claims.
+        // At 1 024 leaves, one of them lists a staker convicted of match fraud, slashed after
+        // the claims.
         let convict = b.stakers[2].0.id();
-        if leaves == 1_024 {
-            table.convicted.insert(convict);
-        }
+        let mut table = if leaves == 1_024 {
+            let mut t = big_table(&b, leaves - 1, 3);
+            t.convicted.insert(convict);
+            t
+        } else {
+            big_table(&b, leaves, 3)
+        };
         let deposit = table.total().context("overflow")?;
         let payer = b.stakers[0].1.clone();
         let payer_id = b.stakers[0].0.id();
@@ -240,7 +244,7 @@ fn main() -> Result<()> {
             rows.push((
                 format!(
                     "claim, {} leaves ({} siblings, {label})",
-                    table.balances.len(),
+                    table.balances.len() + table.convicted.len(),
                     proof.siblings().len()
                 ),
                 receipt.gas_used,
@@ -253,8 +257,8 @@ fn main() -> Result<()> {
             let receipt = now(b.settlement.slash_convicted(&b.deployer, &convict, &proof))??;
             rows.push((
                 format!(
-                    "slashConvicted, {} balances and 1 conviction ({} siblings)",
-                    table.balances.len(),
+                    "slashConvicted, {} leaves ({} siblings)",
+                    table.balances.len() + table.convicted.len(),
                     proof.siblings().len()
                 ),
                 receipt.gas_used,
