@@ -795,13 +795,23 @@ impl Settler {
         let turn = self.turn_ms.saturating_mul(rank as u64);
         match progress.quorum_digest {
             None => {
+                // Signers without active stake (slashed, say for a conviction, or gone) would
+                // make the contract refuse the whole aggregate: leave them out.
                 let mut weight = 0u128;
+                let mut agreeing = agreeing;
+                let mut unstaked = Vec::new();
                 for signer in agreeing.keys() {
                     let stake = s
                         .stake_of(*signer)
                         .await
                         .map_err(at(format!("reading the stake of {signer}")))?;
+                    if stake.active == 0 {
+                        unstaked.push(*signer);
+                    }
                     weight = weight.saturating_add(stake.active);
+                }
+                for signer in unstaked {
+                    agreeing.remove(&signer);
                 }
                 let reached = weight.saturating_mul(10_000)
                     >= total_stake.saturating_mul(u128::from(quorum_bps));
@@ -1354,6 +1364,23 @@ mod tests {
         let status = s.status().await.unwrap();
         assert_eq!(status.finalised_epoch, Some(0));
         assert_eq!(status.balance, status.obligations());
+        drop(s);
+        // The next epoch: the slashed player still signs the roots everyone computed, and its
+        // signature is left out of the aggregate (the contract would refuse it).
+        let mut next = summary(1, 8, &ids, &[]);
+        next.rewards.convicted.insert(ids[3]);
+        next.rewards_root = next.rewards.root();
+        for i in 0..4 {
+            net.close(i, vec![next.clone()]);
+        }
+        for _ in 0..10 {
+            for r in net.round().await {
+                r.expect("passes succeed");
+            }
+        }
+        assert!(attested(&net.events()).contains(&(1, 3)));
+        let mut s = net.settlement().await;
+        assert_eq!(s.status().await.unwrap().finalised_epoch, Some(1));
     }
 
     #[tokio::test]
