@@ -146,6 +146,8 @@ pub struct Status {
     pub aborted: u64,
     /// Matches whose result was forged (a simulated forger; 0 for a real node).
     pub forged: u64,
+    /// Matches thrown to a colluder (a simulated ring member or Sybil; 0 for a real node).
+    pub thrown: u64,
     /// Settlement, if the node settles.
     pub settlement: Option<crate::settler::SettlementStatus>,
 }
@@ -241,6 +243,9 @@ pub struct NodeParts {
     /// Sign a win in every duel not won: a result forger for simulations (see
     /// [`crate::runner::StartOptions::forge_results`]); false for a real node.
     pub forge_results: bool,
+    /// Colluders this node throws its games to: a ring member or Sybil for simulations (see
+    /// [`crate::runner::StartOptions::colluders`]); empty for a real node.
+    pub colluders: BTreeSet<PlayerId>,
 }
 
 /// What a started node hands back.
@@ -351,6 +356,8 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         aborted: 0,
         forge_results: parts.forge_results,
         forged: BTreeSet::new(),
+        colluders: parts.colluders,
+        thrown: BTreeSet::new(),
         last_prune: 0,
         last_status: 0,
         started: now_ms(),
@@ -426,6 +433,11 @@ struct Node {
     forge_results: bool,
     /// Matches whose result this node forged.
     forged: BTreeSet<Hash32>,
+    /// Colluders whose matches against this node it throws, when its key is the higher one
+    /// (a simulated ring member or Sybil; empty for a real node).
+    colluders: BTreeSet<PlayerId>,
+    /// Matches this node threw.
+    thrown: BTreeSet<Hash32>,
     last_status: u64,
     started: u64,
     bootstrapped: bool,
@@ -1222,6 +1234,7 @@ impl Node {
             junk_published: self.junk_published,
             aborted: self.aborted,
             forged: self.forged.len() as u64,
+            thrown: self.thrown.len() as u64,
             settlement: self.settle_status.as_ref().map(|s| s.borrow().clone()),
         };
         self.status.send_replace(status);
@@ -1350,6 +1363,23 @@ impl Node {
             return;
         };
         let seat = live.machine.seat().index() as usize;
+        let opponent = if seat == 0 {
+            live.header.b
+        } else {
+            live.header.a
+        };
+        if self.colluders.contains(&opponent) && self.me > opponent {
+            // Throw the game to a colluder: head for the nearest wall, and off the board.
+            if self.thrown.insert(match_id) {
+                tracing::info!(match_id = %short(&match_id), "throwing the game to a colluder");
+            }
+            let code = toward_wall(&game, seat).code();
+            if let Err(e) = live.machine.supply_action(now_ms(), code) {
+                tracing::debug!(turn, "move not used: {e}");
+            }
+            self.pump(match_id);
+            return;
+        }
         if self.abort_when_losing && behind(&game, seat) {
             // Walk away: no move now or later. The opponent claims a timeout that this node
             // cannot answer, and the match is its forfeit.
@@ -1853,7 +1883,53 @@ async fn run_link(
 
 /// Whether seat `seat` is behind in a duel: after ten turns, its snake is shorter than the
 /// other's (what an aborter takes for losing).
+/// The move toward the wall nearest to `seat`'s head (a thrower's move: kept up, it leaves the
+/// board within half the board's width).
+fn toward_wall(game: &nets_envs::snake::SnakeGame, seat: usize) -> nets_envs::snake::Direction {
+    use nets_envs::snake::Direction;
+    let head = game
+        .snakes()
+        .get(seat)
+        .map_or(nets_envs::snake::Point::new(0, 0), |s| s.head());
+    let p = game.params();
+    let (x, y) = (i32::from(head.x), i32::from(head.y));
+    let (w, h) = (i32::from(p.width), i32::from(p.height));
+    [
+        (y, Direction::Down),
+        (h - 1 - y, Direction::Up),
+        (x, Direction::Left),
+        (w - 1 - x, Direction::Right),
+    ]
+    .into_iter()
+    .min_by_key(|(distance, _)| *distance)
+    .map_or(Direction::Down, |(_, d)| d)
+}
+
 fn behind(game: &nets_envs::snake::SnakeGame, seat: usize) -> bool {
     let len = |i: usize| game.snakes().get(i).map_or(0, |s| s.len());
     game.turn() >= 10 && game.snakes().len() == 2 && len(seat) < len(1 - seat.min(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use nets_envs::snake::{SnakeGame, SnakeParams};
+
+    use super::toward_wall;
+
+    #[test]
+    fn a_thrower_leaves_the_board_within_half_its_width() {
+        for seed in 0..8u8 {
+            let mut game = SnakeGame::new(SnakeParams::duel(11), [seed; 32]).unwrap();
+            let mut turns = 0;
+            while game.snakes()[0].eliminated.is_none() && turns < 6 {
+                let moves = [toward_wall(&game, 0), toward_wall(&game, 1)];
+                game.step(&moves).unwrap();
+                turns += 1;
+            }
+            assert!(
+                game.snakes()[0].eliminated.is_some(),
+                "seed {seed}: still on the board after {turns} turns"
+            );
+        }
+    }
 }

@@ -29,7 +29,7 @@ use nets_settlement::alloy::primitives::Address;
 use nets_settlement::{
     AccountKey, Chain, EmbeddedChain, EmbeddedConfig, EpochRoots, Parameters, Settlement,
 };
-use nets_tournament::identity::PlayerId;
+use nets_tournament::identity::{Keypair, PlayerId};
 use tokio::sync::mpsc;
 
 /// The challenge window of a devnet's contract, in seconds.
@@ -72,6 +72,10 @@ pub struct DevnetOptions {
     /// N nodes equivocate: they sign two different sets of roots for every epoch. They are
     /// the N nodes before the spammers (the last ones without spammers).
     pub equivocators: usize,
+    /// Colluding groups (a ring, or one operator's Sybil identities), by size, placed among
+    /// the players after the forgers: when two members of a group are drawn against each
+    /// other, the one with the higher key throws the game (it heads for the nearest wall).
+    pub colluders: Vec<usize>,
 }
 
 /// The nodes that enter the league and play: the first `players` (all without a limit).
@@ -95,31 +99,54 @@ pub fn equivocators(options: &DevnetOptions) -> std::ops::Range<usize> {
     end.saturating_sub(options.equivocators)..end
 }
 
+/// The colluding groups: consecutive nodes after the forgers, one range per group.
+pub fn colluding(options: &DevnetOptions) -> Vec<std::ops::Range<usize>> {
+    let mut start = forgers(options).end;
+    options
+        .colluders
+        .iter()
+        .map(|size| {
+            let group = start..start.saturating_add(*size);
+            start = group.end;
+            group
+        })
+        .collect()
+}
+
 /// Whether node `i` plays honestly: it is none of the adversaries.
 pub fn honest(options: &DevnetOptions, i: usize) -> bool {
     !(aborters(options).contains(&i)
         || forgers(options).contains(&i)
+        || colluding(options).iter().any(|g| g.contains(&i))
         || equivocators(options).contains(&i)
         || spammers(options).contains(&i))
 }
 
 /// Checks that the adversaries' roles fit: aborters and forgers among the players, and no
 /// node with two roles.
-fn check_roles(options: &DevnetOptions) -> Result<()> {
+pub fn check_roles(options: &DevnetOptions) -> Result<()> {
     let players = playing(options).end;
-    if forgers(options).end > players {
+    let colluders: usize = options.colluders.iter().sum();
+    let cheats_end = colluding(options)
+        .last()
+        .map_or(forgers(options).end, |g| g.end);
+    if cheats_end > players {
         bail!(
-            "{} aborters and {} forgers need as many players; there are {players}",
+            "{} aborters, {} forgers and {colluders} colluders need as many players; there are \
+             {players}",
             options.aborters,
             options.forgers
         );
     }
+    if options.colluders.iter().any(|size| *size < 2) {
+        bail!("a colluding group needs at least 2 members");
+    }
     if options.spammers.saturating_add(options.equivocators) > options.nodes
-        || forgers(options).end > equivocators(options).start
+        || cheats_end > equivocators(options).start
     {
         bail!(
-            "{} aborters, {} forgers, {} equivocators and {} spammers do not fit in {} nodes \
-             without a node holding two roles",
+            "{} aborters, {} forgers, {colluders} colluders, {} equivocators and {} spammers do \
+             not fit in {} nodes without a node holding two roles",
             options.aborters,
             options.forgers,
             options.equivocators,
@@ -165,6 +192,7 @@ impl Default for DevnetOptions {
             aborters: 0,
             forgers: 0,
             equivocators: 0,
+            colluders: Vec::new(),
         }
     }
 }
@@ -209,6 +237,8 @@ pub struct DevnetReport {
     pub aborted: u64,
     /// Results the forgers forged.
     pub forged: u64,
+    /// Matches the colluders threw to each other.
+    pub thrown: u64,
     /// Nodes whose stake the contract slashed (for equivocation, or convicted of match
     /// fraud), by index.
     pub slashed: Vec<usize>,
@@ -307,6 +337,11 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
             abort_when_losing: aborters(options).contains(&i),
             equivocate: equivocators(options).contains(&i),
             forge_results: forgers(options).contains(&i),
+            colluders: colluding(options)
+                .into_iter()
+                .find(|g| g.contains(&i))
+                .map(|g| players[g].iter().map(Keypair::id).collect())
+                .unwrap_or_default(),
         };
         let running = runner::start_with(&dir, config, shutdown.child_token(), start)
             .await
@@ -414,10 +449,12 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
     let items: Vec<usize> = nodes.iter().map(|n| n.store.item_count()).collect();
 
     let (mut junk_published, mut refused_by_others, mut aborted, mut forged) = (0, 0, 0, 0);
+    let mut thrown = 0;
     for (i, n) in nodes.iter().enumerate() {
         let s = n.handle.status.borrow();
         aborted += s.aborted;
         forged += s.forged;
+        thrown += s.thrown;
         if spammers(options).contains(&i) {
             junk_published += s.junk_published;
         } else {
@@ -489,6 +526,7 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
         refused_by_others,
         aborted,
         forged,
+        thrown,
         slashed,
     })
 }
@@ -703,6 +741,32 @@ mod tests {
         assert_eq!(spammers(&o), 8..10);
         let honest: Vec<usize> = (0..10).filter(|&i| super::honest(&o, i)).collect();
         assert_eq!(honest, vec![3, 4, 5, 6]);
+        // Colluding groups follow the forgers, among the players.
+        let o = DevnetOptions {
+            colluders: vec![2, 3],
+            ..o
+        };
+        assert!(check_roles(&o).is_err(), "7 cheating players of 4");
+        let o = DevnetOptions {
+            players: Some(8),
+            equivocators: 1,
+            spammers: 1,
+            ..o
+        };
+        check_roles(&o).unwrap();
+        assert_eq!(colluding(&o), vec![3..5, 5..8]);
+        let honest: Vec<usize> = (0..10).filter(|&i| super::honest(&o, i)).collect();
+        assert!(honest.is_empty(), "{honest:?}");
+        let lone = DevnetOptions {
+            colluders: vec![1],
+            ..options(10, 10)
+        };
+        assert!(
+            check_roles(&lone)
+                .unwrap_err()
+                .to_string()
+                .contains("at least 2")
+        );
     }
 
     #[test]
@@ -715,7 +779,7 @@ mod tests {
         };
         let e = check_roles(&o).unwrap_err().to_string();
         assert!(
-            e.contains("2 aborters and 2 forgers") && e.contains("there are 3"),
+            e.contains("2 aborters, 2 forgers and 0 colluders") && e.contains("there are 3"),
             "{e}"
         );
         // Forgers running into the equivocators and spammers at the back.

@@ -99,6 +99,10 @@ pub struct StartOptions {
     /// Sign a win in every duel not won, making the node a result forger: an adversary for
     /// simulations, not a setting of the config file.
     pub forge_results: bool,
+    /// Throw every game against these players when this node's key is the higher one (a ring
+    /// member or Sybil identity): an adversary for simulations, not a setting of the config
+    /// file.
+    pub colluders: std::collections::BTreeSet<PlayerId>,
 }
 
 /// Starts the node of `data_dir` with `config` on the current runtime.
@@ -233,6 +237,7 @@ pub async fn start_with(
         spam_per_second: options.spam_per_second,
         abort_when_losing: options.abort_when_losing,
         forge_results: options.forge_results,
+        colluders: options.colluders,
     };
     let handle = daemon::start(parts, shutdown.clone()).await?;
     let mut api = None;

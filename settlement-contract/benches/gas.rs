@@ -213,7 +213,7 @@ fn main() -> Result<()> {
         // At 1 024 leaves, one of them lists a staker convicted of match fraud, slashed after
         // the claims.
         let convict = b.stakers[2].0.id();
-        let mut table = if leaves == 1_024 {
+        let table = if leaves == 1_024 {
             let mut t = big_table(&b, leaves - 1, 3);
             t.convicted.insert(convict);
             t

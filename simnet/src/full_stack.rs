@@ -15,6 +15,8 @@ use nets_node::devnet::{self, DevnetOptions, DevnetReport};
 use nets_node::rankings::{self, Format};
 use serde::Serialize;
 
+use crate::scenario::{Role, Scenario};
+
 /// What a full-stack run measured (written as `metrics.json`).
 #[derive(Clone, Debug, Serialize)]
 pub struct FullStackMetrics {
@@ -45,6 +47,12 @@ pub struct FullStackMetrics {
     pub aborter_fate: Option<Fate>,
     /// Players that signed a win in every duel they did not win (the ones after the aborters).
     pub forgers: usize,
+    /// Colluding groups (rings, Sybil sets) by size: the players after the forgers.
+    pub colluders: Vec<usize>,
+    /// Matches the colluders threw to each other.
+    pub thrown_matches: u64,
+    /// Each colluding group's fate against honest players of the same agents.
+    pub colluder_fates: Vec<Option<Fate>>,
     /// Results they forged.
     pub forged_results: u64,
     /// Of them, those the league convicted of fraud.
@@ -93,30 +101,38 @@ pub struct FullStackMetrics {
     pub settlement_error: Option<String>,
 }
 
-/// Mean rating and reward balance of the aborters against honest players of the same agents.
+/// Mean rating and reward balance of a group of adversaries against honest players of the
+/// same agents.
 #[derive(Clone, Debug, Serialize)]
 pub struct Fate {
-    /// Aborters' mean rating.
-    pub aborters_rating: f64,
+    /// The group's mean rating.
+    pub rating: f64,
     /// Honest players' mean rating (same agents).
     pub honest_rating: f64,
-    /// Aborters' mean reward balance.
-    pub aborters_balance: f64,
+    /// The group's mean reward balance.
+    pub balance: f64,
     /// Honest players' mean reward balance (same agents).
     pub honest_balance: f64,
 }
 
-/// The aborters' forfeits over all epochs and their fate against honest players (no
-/// adversary role) of the same agents; `agents` lists every node's player and agent in node
-/// order.
-fn aborters_fate(report: &DevnetReport, options: &DevnetOptions) -> (u64, Option<Fate>) {
-    let aborters = devnet::aborters(options).len();
-    let ids: Vec<&str> = report.agents.iter().map(|(p, _)| p.as_str()).collect();
-    let bad: Vec<&str> = ids.iter().take(aborters).copied().collect();
+/// The fate of the nodes `group` (by index) against honest players (no adversary role) of the
+/// same agents, from the last epoch's rankings; `agents` lists every node's player and agent
+/// in node order. `None` when either side has no ranked player.
+fn fate(
+    report: &DevnetReport,
+    options: &DevnetOptions,
+    group: std::ops::Range<usize>,
+) -> Option<Fate> {
+    let bad: Vec<&str> = report
+        .agents
+        .get(group.clone())?
+        .iter()
+        .map(|(p, _)| p.as_str())
+        .collect();
     let bad_agents: Vec<&str> = report
         .agents
+        .get(group)?
         .iter()
-        .take(aborters)
         .map(|(_, a)| a.as_str())
         .collect();
     let good: Vec<&str> = report
@@ -130,13 +146,6 @@ fn aborters_fate(report: &DevnetReport, options: &DevnetOptions) -> (u64, Option
         })
         .map(|(_, (p, _))| p.as_str())
         .collect();
-    let forfeits = report
-        .rankings
-        .iter()
-        .flat_map(|e| &e.rows)
-        .filter(|r| bad.contains(&r.player.as_str()))
-        .map(|r| u64::from(r.forfeits))
-        .sum();
     let last = report.rankings.last();
     let mean = |who: &[&str], f: &dyn Fn(&rankings::Row) -> f64| -> Option<f64> {
         let rows: Vec<f64> = last?
@@ -149,15 +158,80 @@ fn aborters_fate(report: &DevnetReport, options: &DevnetOptions) -> (u64, Option
     };
     let rating = |r: &rankings::Row| r.rating as f64;
     let balance = |r: &rankings::Row| r.balance as f64;
-    let fate = (aborters > 0).then(|| {
-        Some(Fate {
-            aborters_rating: mean(&bad, &rating)?,
-            honest_rating: mean(&good, &rating)?,
-            aborters_balance: mean(&bad, &balance)?,
-            honest_balance: mean(&good, &balance)?,
+    Some(Fate {
+        rating: mean(&bad, &rating)?,
+        honest_rating: mean(&good, &rating)?,
+        balance: mean(&bad, &balance)?,
+        honest_balance: mean(&good, &balance)?,
+    })
+}
+
+/// The aborters' forfeits over all epochs and their fate.
+fn aborters_fate(report: &DevnetReport, options: &DevnetOptions) -> (u64, Option<Fate>) {
+    let aborters = devnet::aborters(options);
+    let forfeits = report
+        .agents
+        .get(aborters.clone())
+        .unwrap_or_default()
+        .iter()
+        .map(|(p, _)| {
+            report
+                .rankings
+                .iter()
+                .flat_map(|e| &e.rows)
+                .filter(|r| &r.player == p)
+                .map(|r| u64::from(r.forfeits))
+                .sum::<u64>()
         })
-    });
-    (forfeits, fate.flatten())
+        .sum();
+    let fate = if aborters.is_empty() {
+        None
+    } else {
+        fate(report, options, aborters)
+    };
+    (forfeits, fate)
+}
+
+/// The adversaries and size of a scenario, as options for real nodes: its population's
+/// total (`nodes`), its epochs, and one node per member of each adversary group (aborters,
+/// forgers, equivocators and spammers; each ring or Sybil group a colluding group of at least
+/// two). Everything else the real stack decides for itself: the network is real, and the
+/// agents are `base`'s (the nodes' agents, given in turn), not the scenario's, whose tuned
+/// agents exist only in the simulator. `base` gives the rest (epoch length, transport, ...).
+pub fn options_from_scenario(scenario: &Scenario, base: DevnetOptions) -> DevnetOptions {
+    let count = |role: Role| -> usize {
+        scenario
+            .population
+            .iter()
+            .filter(|g| g.role == role)
+            .map(|g| g.count as usize)
+            .sum()
+    };
+    let colluders = scenario
+        .population
+        .iter()
+        .filter(|g| matches!(g.role, Role::Ring | Role::Sybil))
+        .map(|g| (g.count as usize).max(2))
+        .collect::<Vec<_>>();
+    let nodes = scenario
+        .population
+        .iter()
+        .map(|g| match g.role {
+            Role::Ring | Role::Sybil => (g.count as usize).max(2),
+            _ => g.count as usize,
+        })
+        .sum();
+    DevnetOptions {
+        nodes,
+        epochs: u64::from(scenario.epochs),
+        players: None,
+        aborters: count(Role::Aborter),
+        forgers: count(Role::Forger),
+        equivocators: count(Role::Equivocator),
+        spammers: count(Role::Spammer),
+        colluders,
+        ..base
+    }
 }
 
 /// One epoch the chain settled.
@@ -217,6 +291,12 @@ pub fn run(options: &DevnetOptions) -> Result<(DevnetReport, FullStackMetrics)> 
             .iter()
             .filter(|i| !devnet::forgers(options).contains(i))
             .count(),
+        colluders: options.colluders.clone(),
+        thrown_matches: report.thrown,
+        colluder_fates: devnet::colluding(options)
+            .into_iter()
+            .map(|g| fate(&report, options, g))
+            .collect(),
         equivocators: devnet::equivocators(options).len(),
         equivocators_slashed: report
             .slashed
@@ -359,15 +439,33 @@ pub fn summary(m: &FullStackMetrics) -> String {
             m.aborters, m.aborted_matches, m.aborter_forfeits
         ));
         if let Some(f) = &m.aborter_fate {
-            text.push_str(&format!(
-                "; mean rating {:.0} against {:.0} for honest players of the same agents, \
-                 mean balance {:.0} against {:.0}",
-                f.aborters_rating, f.honest_rating, f.aborters_balance, f.honest_balance
-            ));
+            text.push_str(&fate_text(f));
         }
         text.push('\n');
     }
+    if !m.colluders.is_empty() {
+        text.push_str(&format!(
+            "colluders: groups of {:?} threw {} matches to each other\n",
+            m.colluders, m.thrown_matches
+        ));
+        for (i, f) in m.colluder_fates.iter().enumerate() {
+            text.push_str(&format!("  group {i}"));
+            match f {
+                Some(f) => text.push_str(&fate_text(f)),
+                None => text.push_str(": not ranked against honest players of its agents"),
+            }
+            text.push('\n');
+        }
+    }
     text
+}
+
+fn fate_text(f: &Fate) -> String {
+    format!(
+        "; mean rating {:.0} against {:.0} for honest players of the same agents, \
+         mean balance {:.0} against {:.0}",
+        f.rating, f.honest_rating, f.balance, f.honest_balance
+    )
 }
 
 /// Peak resident memory of this process (VmHWM), in KiB.
@@ -393,4 +491,48 @@ fn cpu_seconds() -> f64 {
         .sum();
     // Linux reports them in USER_HZ, which is 100 on every architecture it runs on.
     ticks as f64 / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scenario_becomes_real_nodes_with_its_adversaries() {
+        let text = include_str!("../scenarios/adversarial.toml");
+        let mut sc = Scenario::from_toml(text).unwrap();
+        sc.scale_population(30);
+        let base = DevnetOptions {
+            epoch_ms: 20_000,
+            agents: vec!["random".into()],
+            ..DevnetOptions::default()
+        };
+        let o = options_from_scenario(&sc, base);
+        let count = |role: Role| -> usize {
+            sc.population
+                .iter()
+                .filter(|g| g.role == role)
+                .map(|g| g.count as usize)
+                .sum()
+        };
+        assert_eq!(o.epochs, u64::from(sc.epochs));
+        assert_eq!(o.epoch_ms, 20_000);
+        assert_eq!(o.agents, vec!["random".to_string()]);
+        assert_eq!(o.aborters, count(Role::Aborter));
+        assert_eq!(o.forgers, count(Role::Forger));
+        assert_eq!(o.equivocators, count(Role::Equivocator));
+        assert_eq!(o.spammers, count(Role::Spammer));
+        // One colluding group per ring or Sybil group, of at least two.
+        let groups = sc
+            .population
+            .iter()
+            .filter(|g| matches!(g.role, Role::Ring | Role::Sybil))
+            .count();
+        assert_eq!(o.colluders.len(), groups);
+        assert!(groups > 0 && o.colluders.iter().all(|c| *c >= 2));
+        let colluders: usize = o.colluders.iter().sum();
+        let others = sc.initial_nodes() as usize - count(Role::Ring) - count(Role::Sybil);
+        assert_eq!(o.nodes, others + colluders);
+        devnet::check_roles(&o).unwrap();
+    }
 }

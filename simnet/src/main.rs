@@ -45,12 +45,17 @@ enum Command {
 
 #[derive(clap::Args, Debug)]
 struct FullStackArgs {
-    /// Nodes to run.
-    #[arg(long, default_value_t = 100)]
-    nodes: usize,
-    /// Epochs to play.
-    #[arg(long, default_value_t = 2)]
-    epochs: u64,
+    /// A scenario file whose population and adversaries to run as real nodes (one node per
+    /// member, scaled by `--nodes`; its epochs unless `--epochs`). The agents are `--agents`,
+    /// and the network is real: the scenario's agents and network model are not used.
+    #[arg(long, conflicts_with_all = ["spammers", "aborters", "equivocators", "forgers", "colluders", "players"])]
+    scenario: Option<PathBuf>,
+    /// Nodes to run (default 100; with `--scenario`, scales its population to about this many).
+    #[arg(long)]
+    nodes: Option<usize>,
+    /// Epochs to play (default 2, or the scenario's).
+    #[arg(long)]
+    epochs: Option<u64>,
     /// Seconds per epoch.
     #[arg(long, default_value_t = 30)]
     epoch_secs: u64,
@@ -90,6 +95,12 @@ struct FullStackArgs {
     /// honest node was).
     #[arg(long, default_value_t = 0)]
     forgers: usize,
+    /// Colluding groups of these sizes (a ring, or one operator's Sybils), the players after
+    /// the forgers: when two members of a group meet, the one with the higher key throws the
+    /// game. The summary gives each group's rating and balance next to honest players of the
+    /// same agents.
+    #[arg(long, num_args = 1..)]
+    colluders: Vec<usize>,
     /// Output directory.
     #[arg(long, short, default_value = "simnet-out/full-stack")]
     out: PathBuf,
@@ -210,9 +221,9 @@ fn main() -> Result<()> {
             if std::env::var_os("RUST_LOG").is_some() {
                 nets_node::init_logging();
             }
-            let options = nets_node::devnet::DevnetOptions {
-                nodes: args.nodes,
-                epochs: args.epochs,
+            let mut options = nets_node::devnet::DevnetOptions {
+                nodes: args.nodes.unwrap_or(100),
+                epochs: args.epochs.unwrap_or(2),
                 epoch_ms: args.epoch_secs.saturating_mul(1000),
                 agents: args.agents.clone(),
                 data_dir: None,
@@ -228,7 +239,18 @@ fn main() -> Result<()> {
                 aborters: args.aborters,
                 equivocators: args.equivocators,
                 forgers: args.forgers,
+                colluders: args.colluders.clone(),
             };
+            if let Some(path) = &args.scenario {
+                let mut sc = Scenario::load(path)?;
+                if let Some(n) = args.nodes {
+                    sc.scale_population(n as u64);
+                }
+                options = nets_simnet::full_stack::options_from_scenario(&sc, options);
+                if let Some(e) = args.epochs {
+                    options.epochs = e;
+                }
+            }
             let (report, metrics) = nets_simnet::full_stack::run(&options)?;
             nets_simnet::full_stack::write_outputs(&report, &metrics, &args.out)?;
             print!("{}", nets_simnet::full_stack::summary(&metrics));
