@@ -304,12 +304,7 @@ impl<C: Chain> Settlement<C> {
         balance: u128,
         proof: &Proof,
     ) -> Result<Receipt, Error> {
-        if proof.siblings().len() > MAX_PROOF_LEN {
-            return Err(Error::MalformedProof(format!(
-                "{} siblings, at most {MAX_PROOF_LEN}",
-                proof.siblings().len()
-            )));
-        }
+        let siblings = proof_words(proof)?;
         let key = self
             .key_of(from.address())
             .await?
@@ -323,7 +318,7 @@ impl<C: Chain> Settlement<C> {
         }
         let call = NetsSettlement::claimCall {
             balance,
-            proof: proof.siblings().iter().map(|h| B256::from(h.0)).collect(),
+            proof: siblings,
         };
         self.transact(from, &call, U256::ZERO).await
     }
@@ -354,12 +349,7 @@ impl<C: Chain> Settlement<C> {
         player: &PlayerId,
         proof: &Proof,
     ) -> Result<Receipt, Error> {
-        if proof.siblings().len() > MAX_PROOF_LEN {
-            return Err(Error::MalformedProof(format!(
-                "{} siblings, at most {MAX_PROOF_LEN}",
-                proof.siblings().len()
-            )));
-        }
+        let siblings = proof_words(proof)?;
         let root = self.read(&NetsSettlement::rewardsRootCall {}).await?;
         if root != B256::ZERO
             && !merkle::verify(Hash32(root.0), RewardTable::conviction_leaf(player), proof)
@@ -368,7 +358,7 @@ impl<C: Chain> Settlement<C> {
         }
         let call = NetsSettlement::slashConvictedCall {
             key: B256::from(player.0),
-            proof: proof.siblings().iter().map(|h| B256::from(h.0)).collect(),
+            proof: siblings,
         };
         self.transact(reporter, &call, U256::ZERO).await
     }
@@ -489,6 +479,18 @@ impl<C: Chain> Settlement<C> {
             .map(|log| log.data)
             .collect()
     }
+}
+
+/// A proof's siblings as the contract takes them, or an error for a proof longer than
+/// [`MAX_PROOF_LEN`] (refused before any transaction).
+fn proof_words(proof: &Proof) -> Result<Vec<B256>, Error> {
+    if proof.siblings().len() > MAX_PROOF_LEN {
+        return Err(Error::MalformedProof(format!(
+            "{} siblings, at most {MAX_PROOF_LEN}",
+            proof.siblings().len()
+        )));
+    }
+    Ok(proof.siblings().iter().map(|h| B256::from(h.0)).collect())
 }
 
 /// A proof from raw bytes: concatenated 32-byte siblings, leaf level first.

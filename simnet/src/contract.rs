@@ -215,6 +215,41 @@ impl ContractChain {
         self.count(&receipt);
         Ok((receipt, events))
     }
+
+    /// Sends a slashing transaction through `f` on `league`'s contract and books what its
+    /// `Slashed` events took: the account's stake there is gone, the amount burned. A
+    /// culprit with nothing left to take is [`ChainError::Duplicate`].
+    fn take(
+        &mut self,
+        league: &Hash32,
+        f: impl FnOnce(&mut Contract) -> Result<Receipt, ChainError>,
+    ) -> Result<u128, ChainError> {
+        let (_, events) = self.send(league, f).map_err(|e| match e {
+            ChainError::Backend(m) if m.contains("NothingToSlash") => ChainError::Duplicate,
+            other => other,
+        })?;
+        let mut amount = 0u128;
+        let lc = self.league(league)?;
+        for e in events {
+            if let NetsSettlementEvents::Slashed(s) = e {
+                amount = amount.saturating_add(s.amount);
+                let active = lc.stakes.remove(&s.account).unwrap_or(0);
+                lc.total_stake = lc.total_stake.saturating_sub(active);
+            }
+        }
+        self.burned = self.burned.saturating_add(amount);
+        Ok(amount)
+    }
+}
+
+/// The contract's statement of a tournament attestation.
+fn roots_of(a: &Attestation) -> EpochRoots {
+    EpochRoots {
+        epoch: a.epoch,
+        outcomes_root: a.outcomes_root,
+        rewards_root: a.rewards_root,
+        total_payout: a.total_payout,
+    }
 }
 
 impl Settlement for ContractChain {
@@ -357,12 +392,7 @@ impl Settlement for ContractChain {
         let account = self.account(&a.signer)?;
         let address = account.address();
         let league = a.league;
-        let roots = EpochRoots {
-            epoch: a.epoch,
-            outcomes_root: a.outcomes_root,
-            rewards_root: a.rewards_root,
-            total_payout: a.total_payout,
-        };
+        let roots = roots_of(a);
         let lc = self.league(&league)?;
         let weight = lc.stakes.get(&address).copied().unwrap_or(0);
         if weight == 0 {
@@ -508,38 +538,16 @@ impl Settlement for ContractChain {
             return Err(ChainError::Invalid("attestations of two leagues".into()));
         }
         let account = self.account(&culprit)?;
-        let address = account.address();
         let league = first.league;
         let lc = self.league(&league)?;
         let sign = |a: &Attestation| {
-            let roots = EpochRoots {
-                epoch: a.epoch,
-                outcomes_root: a.outcomes_root,
-                rewards_root: a.rewards_root,
-                total_payout: a.total_payout,
-            };
             lc.contract
-                .sign_attestation(&account, &roots)
+                .sign_attestation(&account, &roots_of(a))
                 .map_err(|e| ChainError::Backend(e.to_string()))
         };
         let (sa, sb) = (sign(first)?, sign(second)?);
         let operator = self.operator.clone();
-        let (_, events) = self
-            .send(&league, |c| now(c.slash(&operator, &sa, &sb)))
-            .map_err(|e| match e {
-                ChainError::Backend(m) if m.contains("NothingToSlash") => ChainError::Duplicate,
-                other => other,
-            })?;
-        let mut amount = 0u128;
-        for e in events {
-            if let NetsSettlementEvents::Slashed(s) = e {
-                amount = amount.saturating_add(s.amount);
-            }
-        }
-        let lc = self.league(&league)?;
-        let active = lc.stakes.remove(&address).unwrap_or(0);
-        lc.total_stake = lc.total_stake.saturating_sub(active);
-        self.burned = self.burned.saturating_add(amount);
+        let amount = self.take(&league, |c| now(c.slash(&operator, &sa, &sb)))?;
         Ok((culprit, amount))
     }
 
@@ -550,29 +558,9 @@ impl Settlement for ContractChain {
         proof: &Proof,
     ) -> Result<u128, ChainError> {
         let operator = self.operator.clone();
-        let (_, events) = self
-            .send(&league, |c| {
-                now(c.slash_convicted(&operator, &player, proof))
-            })
-            .map_err(|e| match e {
-                ChainError::Backend(m) if m.contains("NothingToSlash") => ChainError::Duplicate,
-                other => other,
-            })?;
-        let mut amount = 0u128;
-        let mut account = None;
-        for e in events {
-            if let NetsSettlementEvents::Slashed(s) = e {
-                amount = amount.saturating_add(s.amount);
-                account = Some(s.account);
-            }
-        }
-        let lc = self.league(&league)?;
-        if let Some(address) = account {
-            let active = lc.stakes.remove(&address).unwrap_or(0);
-            lc.total_stake = lc.total_stake.saturating_sub(active);
-        }
-        self.burned = self.burned.saturating_add(amount);
-        Ok(amount)
+        self.take(&league, |c| {
+            now(c.slash_convicted(&operator, &player, proof))
+        })
     }
 
     fn escrow(&self) -> u128 {

@@ -168,6 +168,15 @@ impl ModelChain {
         self.slashed.contains(player)
     }
 
+    /// The latest finalised rewards root of `league`: what claims and convictions prove
+    /// against.
+    fn rewards_root(&self, league: Hash32) -> Result<Hash32, ChainError> {
+        self.latest
+            .get(&league)
+            .map(|(_, f)| f.rewards_root)
+            .ok_or_else(|| ChainError::Invalid("nothing finalised".into()))
+    }
+
     /// Takes `player`'s whole stake, once.
     fn take(&mut self, player: PlayerId) -> Result<u128, ChainError> {
         if self.slashed.contains(&player) {
@@ -295,11 +304,8 @@ impl Settlement for ModelChain {
         balance: u128,
         proof: &Proof,
     ) -> Result<u128, ChainError> {
-        let (_, f) = self
-            .latest
-            .get(&league)
-            .ok_or_else(|| ChainError::Invalid("nothing finalised".into()))?;
-        if !merkle::verify(f.rewards_root, RewardTable::leaf(&player, balance), proof) {
+        let root = self.rewards_root(league)?;
+        if !merkle::verify(root, RewardTable::leaf(&player, balance), proof) {
             return Err(ChainError::Invalid("bad reward proof".into()));
         }
         let done = self.claimed.entry((league, player)).or_insert(0);
@@ -328,11 +334,8 @@ impl Settlement for ModelChain {
         player: PlayerId,
         proof: &Proof,
     ) -> Result<u128, ChainError> {
-        let (_, f) = self
-            .latest
-            .get(&league)
-            .ok_or_else(|| ChainError::Invalid("nothing finalised".into()))?;
-        if !merkle::verify(f.rewards_root, RewardTable::conviction_leaf(&player), proof) {
+        let root = self.rewards_root(league)?;
+        if !merkle::verify(root, RewardTable::conviction_leaf(&player), proof) {
             return Err(ChainError::Invalid("bad conviction proof".into()));
         }
         self.take(player)
