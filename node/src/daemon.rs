@@ -1881,8 +1881,6 @@ async fn run_link(
     let _ = net_tx.send(NetIn::Closed { link }).await;
 }
 
-/// Whether seat `seat` is behind in a duel: after ten turns, its snake is shorter than the
-/// other's (what an aborter takes for losing).
 /// The move toward the wall nearest to `seat`'s head (a thrower's move: kept up, it leaves the
 /// board within half the board's width).
 fn toward_wall(game: &nets_envs::snake::SnakeGame, seat: usize) -> nets_envs::snake::Direction {
@@ -1905,6 +1903,8 @@ fn toward_wall(game: &nets_envs::snake::SnakeGame, seat: usize) -> nets_envs::sn
     .map_or(Direction::Down, |(_, d)| d)
 }
 
+/// Whether seat `seat` is behind in a duel: after ten turns, its snake is shorter than the
+/// other's (what an aborter takes for losing).
 fn behind(game: &nets_envs::snake::SnakeGame, seat: usize) -> bool {
     let len = |i: usize| game.snakes().get(i).map_or(0, |s| s.len());
     game.turn() >= 10 && game.snakes().len() == 2 && len(seat) < len(1 - seat.min(1))

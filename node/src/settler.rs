@@ -904,8 +904,8 @@ impl Settler {
     }
 
     /// Reports the players the finalised table (ours: `summary`) convicts, if their accounts
-    /// still hold stake; runs once per finalised epoch. Whoever is quicker pays the gas and
-    /// earns the reporter's share.
+    /// still hold stake; runs once per finalised epoch, after this node's claim. Whoever is
+    /// quicker pays the gas and earns the reporter's share.
     async fn report_convicted(
         &mut self,
         s: &mut Settlement<AnyChain>,
@@ -979,7 +979,6 @@ impl Settler {
             return Ok(());
         }
         let summary = summary.clone();
-        self.report_convicted(s, epoch, &summary).await?;
         let claimed = match settle::claim_from(s, &self.node, &summary).await {
             Ok(c) => c,
             Err(e) => {
@@ -1011,6 +1010,11 @@ impl Settler {
             .await
             .map_err(at("reading what this node claimed"))?;
         self.claimed_under = Some(epoch);
+        // Best effort: another node may report first, or a later epoch may finalise
+        // meanwhile (its table lists the same convictions, and the next pass reports them).
+        if let Err(e) = self.report_convicted(s, epoch, &summary).await {
+            tracing::info!(epoch, "reporting the convicted: {e}");
+        }
         Ok(())
     }
 }

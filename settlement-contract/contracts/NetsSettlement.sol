@@ -13,7 +13,10 @@ pragma solidity 0.8.37;
 ///  - players claim their cumulative balance by Merkle proof against the latest finalised
 ///    rewards root and are paid the difference to what their key already claimed;
 ///  - anyone who shows two conflicting attestations by one account for one epoch has that
-///    account's stake slashed and receives a share of it.
+///    account's stake slashed and receives a share of it;
+///  - anyone who shows that the latest finalised rewards table convicts a key of match fraud
+///    has the stake of the key's account slashed: a share to the reporter, the rest burned
+///    (the quorum that attested the conviction must not be able to profit from it).
 /// Solvency: a rewards table whose total exceeds the funds is refused, and claims never pay
 /// out more than the finalised total, so stakes are never used to pay rewards.
 contract NetsSettlement {
@@ -42,7 +45,7 @@ contract NetsSettlement {
         uint128 unbonding;
         /// When `unbonding` may be withdrawn.
         uint64 unbondingUntil;
-        /// Convicted of equivocation: stake taken, may never stake again.
+        /// Convicted (of equivocation, or of match fraud): stake taken, may never stake again.
         bool slashed;
     }
 
@@ -121,6 +124,8 @@ contract NetsSettlement {
     /// Half the order of secp256k1: larger `s` values are the malleable twins and are refused.
     uint256 private constant HALF_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
     uint256 private constant BPS = 10_000;
+    /// Where burned stake goes: an address nobody holds a key to.
+    address private constant BURN = 0x000000000000000000000000000000000000dEaD;
 
     /// Seconds between an epoch's quorum and its finalisation, for evidence to arrive.
     uint64 public immutable challengeWindow;
@@ -154,6 +159,8 @@ contract NetsSettlement {
     uint128 public totalClaimed;
     /// Sum of unbonding stakes.
     uint128 public totalUnbonding;
+    /// Stake of convicted players burned (sent to `BURN`), in all.
+    uint128 public burned;
     /// The lowest epoch that can still be attested or finalised.
     uint64 public nextEpoch;
     /// The latest finalised roots (zero before the first finalisation).
@@ -342,7 +349,8 @@ contract NetsSettlement {
         if (da == db) revert NotConflicting();
         address signer = _recover(da, sa);
         if (_recover(db, sb) != signer) revert SignersDiffer();
-        (, uint128 reward) = _take(signer, a.epoch);
+        (uint128 amount, uint128 reward) = _take(signer, a.epoch);
+        rewardFunds += amount - reward;
         bytes24 revoked = quorums[a.epoch].digest;
         if (a.epoch >= nextEpoch && revoked != bytes24(0)) {
             delete quorums[a.epoch];
@@ -355,15 +363,20 @@ contract NetsSettlement {
     /// convicted of fraud in a match: the leaf `keccak256(0x00 ++ key)` (a key alone, where a
     /// balance leaf carries 16 more bytes). The contract cannot check that evidence itself
     /// (ed25519 signatures, a replay of the game); the quorum of stake that attested the table
-    /// vouched for it, and every node can check it. The taking is `slash`'s: the whole stake,
-    /// `reporterBps` of it to the caller, and the account may never stake again.
+    /// vouched for it, and every node can check it. The whole stake is taken, `reporterBps` of
+    /// it to the caller, and the account may never stake again; the rest is burned rather than
+    /// added to the reward funds, so that a quorum listing an honest staker gains nothing by it.
+    /// The event's epoch is the finalised table's, which may be later than the offence
+    /// (convictions stay in every later table).
     function slashConvicted(bytes32 key, bytes32[] calldata proof) external nonReentrant {
         bytes32 root = rewardsRoot;
         if (root == bytes32(0)) revert NothingFinalised();
         if (!_verify(root, keccak256(abi.encodePacked(bytes1(0x00), key)), proof)) revert InvalidProof();
         address account = keys[key].account;
         if (account == address(0)) revert UnknownKey(key);
-        (, uint128 reward) = _take(account, nextEpoch - 1);
+        (uint128 amount, uint128 reward) = _take(account, nextEpoch - 1);
+        burned += amount - reward;
+        _send(BURN, amount - reward);
         if (reward > 0) _send(msg.sender, reward);
     }
 
@@ -415,9 +428,9 @@ contract NetsSettlement {
         if (signer == address(0)) revert InvalidSignature();
     }
 
-    /// Takes `account`'s whole stake (active and unbonding) for an offence in `epoch`:
-    /// `reporterBps` of it for the caller (returned, to be sent last), the rest to the reward
-    /// funds; the account may never stake again.
+    /// Takes `account`'s whole stake (active and unbonding), for an offence shown by the
+    /// attestations or the table of `epoch`: returns it and the caller's `reporterBps` share of
+    /// it (the callers send it last, and place the rest); the account may never stake again.
     function _take(address account, uint64 epoch) private returns (uint128 amount, uint128 reward) {
         Account storage acc = accounts[account];
         uint128 active = acc.active;
@@ -430,7 +443,6 @@ contract NetsSettlement {
         totalStake -= active;
         totalUnbonding -= unbonding;
         reward = uint128((uint256(amount) * reporterBps) / BPS);
-        rewardFunds += amount - reward;
         emit Slashed(account, epoch, msg.sender, amount, reward);
     }
 

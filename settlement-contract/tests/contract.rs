@@ -683,10 +683,29 @@ async fn a_player_convicted_in_the_finalised_table_is_slashed_on_its_proof() -> 
         s.transact(reporter, &raw_other, U256::ZERO).await,
         "InvalidProof",
     );
+    // Sent anyway, the balance proof fails in the contract too.
+    let raw_balance = NetsSettlement::slashConvictedCall {
+        key: B256::from(nodes[1].id().0),
+        proof: balance_proof
+            .siblings()
+            .iter()
+            .map(|h| B256::from(h.0))
+            .collect(),
+    };
+    assert_revert(
+        s.transact(reporter, &raw_balance, U256::ZERO).await,
+        "InvalidProof",
+    );
 
-    // The convicted staker loses its whole stake, unbonding part included.
+    // The convicted staker loses its whole stake, unbonding part included: a tenth to the
+    // reporter, the rest burned (not to the reward funds the quorum pays out).
     s.unstake(&nodes[3].account, ETHER / 2).await?;
     let before = s.chain_mut().balance_now(reporter.address())?;
+    let funds = s.status().await?.reward_funds;
+    let burn = Address::from([
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xde, 0xad,
+    ]);
+    let burned_before = s.chain_mut().balance_now(burn)?;
     let receipt = s.slash_convicted(reporter, &nodes[3].id(), &proof).await?;
     assert_eq!(
         s.events(&receipt),
@@ -704,7 +723,17 @@ async fn a_player_convicted_in_the_finalised_table_is_slashed_on_its_proof() -> 
     );
     let stake = s.stake_of(nodes[3].account.address()).await?;
     assert_eq!((stake.active, stake.unbonding, stake.slashed), (0, 0, true));
-    assert_eq!(s.status().await?.total_stake, 3 * ETHER);
+    let status = s.status().await?;
+    assert_eq!(status.total_stake, 3 * ETHER);
+    assert_eq!(status.reward_funds, funds);
+    assert_eq!(
+        s.chain_mut().balance_now(burn)?,
+        burned_before + U256::from(ETHER - ETHER / 10)
+    );
+    assert_eq!(
+        s.read(&NetsSettlement::burnedCall {}).await?,
+        ETHER - ETHER / 10
+    );
     assert_solvent(&mut s).await;
     // Once only; and the account may not stake again.
     assert_revert(

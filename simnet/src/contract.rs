@@ -24,8 +24,9 @@
 //!   Fraud in matches (forged results, equivocating moves) the contract cannot check
 //!   (ed25519, a replay): the epoch's ledger convicts the culprit, the finalised rewards
 //!   table lists it, and `slashConvicted` takes its stake on a proof of that leaf
-//!   ([`Settlement::slash_convicted`]). The reporter's share is zero: the whole slashed stake
-//!   stays in the contract's reward funds, counted as burned.
+//!   ([`Settlement::slash_convicted`]). The reporter's share is zero. A double attestation's
+//!   stake joins the contract's reward funds, a convicted player's is burned by the contract;
+//!   either way the simulator counts it as burned (paid to no one).
 //!
 //! Gas is not charged (the embedded chain measures it only), so each account is funded with
 //! exactly the value it sends. Reads that run on every step (stakes, entrants, claimed
@@ -55,7 +56,7 @@ type Contract = nets_settlement::Settlement<AnyChain>;
 
 /// Parameters of the simulator's deployments: no challenge window (finalise at the quorum), a
 /// one-second unbonding delay (the contract requires it to exceed the window), two thirds of
-/// the stake for a quorum, and no reporter's share (slashed stake stays in the contract).
+/// the stake for a quorum, and no reporter's share (no slashed stake goes to a node).
 pub const PARAMETERS: Parameters = Parameters {
     challenge_window: 0,
     unbonding_delay: 1,
@@ -100,6 +101,9 @@ struct LeagueContract {
     claimed: BTreeMap<PlayerId, u128>,
     deposited: u128,
     paid: u128,
+    /// Stake slashed for double attestations: it joins the reward funds (convicted stake is
+    /// burned instead).
+    slashed_to_funds: u128,
 }
 
 /// The real settlement contract on an embedded chain, one deployment per league.
@@ -167,6 +171,7 @@ impl ContractChain {
                     claimed: BTreeMap::new(),
                     deposited: 0,
                     paid: 0,
+                    slashed_to_funds: 0,
                 },
             );
         }
@@ -216,12 +221,40 @@ impl ContractChain {
         Ok((receipt, events))
     }
 
+    /// Bonds `amount` for `account`, split evenly over the league contracts (the first takes
+    /// the remainder), and binds `key` in each.
+    fn stake_everywhere(
+        &mut self,
+        key: &Keypair,
+        account: &AccountKey,
+        amount: u128,
+    ) -> Result<(), ChainError> {
+        let address = account.address();
+        let n = self.order.len().max(1) as u128;
+        let share = amount / n;
+        let first = amount - share * (n - 1);
+        for (i, league) in self.order.clone().iter().enumerate() {
+            let part = if i == 0 { first } else { share };
+            if part > 0 {
+                self.fund(address, part)?;
+                self.send(league, |c| now(c.stake(account, part)))?;
+                let lc = self.league(league)?;
+                *lc.stakes.entry(address).or_insert(0) += part;
+                lc.total_stake = lc.total_stake.saturating_add(part);
+            }
+            self.send(league, |c| now(c.bind_key(account, key)))?;
+        }
+        Ok(())
+    }
+
     /// Sends a slashing transaction through `f` on `league`'s contract and books what its
-    /// `Slashed` events took: the account's stake there is gone, the amount burned. A
-    /// culprit with nothing left to take is [`ChainError::Duplicate`].
+    /// `Slashed` events took: the account's stake there is gone, counted as burned (for the
+    /// simulator's books: it is paid to no one), and joins the contract's reward funds when
+    /// `to_funds`. A culprit with nothing left to take is [`ChainError::Duplicate`].
     fn take(
         &mut self,
         league: &Hash32,
+        to_funds: bool,
         f: impl FnOnce(&mut Contract) -> Result<Receipt, ChainError>,
     ) -> Result<u128, ChainError> {
         let (_, events) = self.send(league, f).map_err(|e| match e {
@@ -236,6 +269,9 @@ impl ContractChain {
                 let active = lc.stakes.remove(&s.account).unwrap_or(0);
                 lc.total_stake = lc.total_stake.saturating_sub(active);
             }
+        }
+        if to_funds {
+            lc.slashed_to_funds = lc.slashed_to_funds.saturating_add(amount);
         }
         self.burned = self.burned.saturating_add(amount);
         Ok(amount)
@@ -266,25 +302,13 @@ impl Settlement for ContractChain {
             return Err(ChainError::Duplicate);
         }
         let account = AccountKey::derive_from_identity(key);
-        let address = account.address();
-        let n = self.order.len().max(1) as u128;
-        let share = amount / n;
-        let first = amount - share * (n - 1);
-        for (i, league) in self.order.clone().iter().enumerate() {
-            let part = if i == 0 { first } else { share };
-            if part > 0 {
-                self.fund(address, part)?;
-                let a = account.clone();
-                self.send(league, |c| now(c.stake(&a, part)))?;
-                let lc = self.league(league)?;
-                *lc.stakes.entry(address).or_insert(0) += part;
-                lc.total_stake = lc.total_stake.saturating_add(part);
-            }
-            let a = account.clone();
-            self.send(league, |c| now(c.bind_key(&a, key)))?;
+        self.accounts.insert(player, account.clone());
+        let result = self.stake_everywhere(key, &account, amount);
+        if result.is_err() {
+            // Nothing half done: what was bonded comes back, and the node holds no stake.
+            self.withdraw_stake(&player);
         }
-        self.accounts.insert(player, account);
-        Ok(())
+        result
     }
 
     fn stake(&self, player: &PlayerId) -> u128 {
@@ -528,12 +552,12 @@ impl Settlement for ContractChain {
     }
 
     fn slash(&mut self, evidence: &Evidence) -> Result<(PlayerId, u128), ChainError> {
-        let culprit = verify_evidence(evidence).map_err(|e| ChainError::Invalid(e.to_string()))?;
         let Evidence::ConflictingAttestations { first, second } = evidence else {
             return Err(ChainError::Unsupported(
                 "match evidence is slashed through the reward table's convictions",
             ));
         };
+        let culprit = verify_evidence(evidence).map_err(|e| ChainError::Invalid(e.to_string()))?;
         if first.league != second.league {
             return Err(ChainError::Invalid("attestations of two leagues".into()));
         }
@@ -547,7 +571,7 @@ impl Settlement for ContractChain {
         };
         let (sa, sb) = (sign(first)?, sign(second)?);
         let operator = self.operator.clone();
-        let amount = self.take(&league, |c| now(c.slash(&operator, &sa, &sb)))?;
+        let amount = self.take(&league, true, |c| now(c.slash(&operator, &sa, &sb)))?;
         Ok((culprit, amount))
     }
 
@@ -558,7 +582,7 @@ impl Settlement for ContractChain {
         proof: &Proof,
     ) -> Result<u128, ChainError> {
         let operator = self.operator.clone();
-        self.take(&league, |c| {
+        self.take(&league, false, |c| {
             now(c.slash_convicted(&operator, &player, proof))
         })
     }
@@ -603,10 +627,11 @@ impl Settlement for ContractChain {
                     status.total_claimed, lc.paid
                 ));
             }
-            if status.reward_funds < lc.deposited {
+            let funds = lc.deposited.saturating_add(lc.slashed_to_funds);
+            if status.reward_funds != funds {
                 problems.push(format!(
-                    "league {i}: reward funds {} below the deposits {}",
-                    status.reward_funds, lc.deposited
+                    "league {i}: reward funds {} on chain, {funds} deposited and slashed",
+                    status.reward_funds
                 ));
             }
             let finalised = status.finalised_epoch;

@@ -213,14 +213,13 @@ pub fn options_from_scenario(scenario: &Scenario, base: DevnetOptions) -> Devnet
         .filter(|g| matches!(g.role, Role::Ring | Role::Sybil))
         .map(|g| (g.count as usize).max(2))
         .collect::<Vec<_>>();
-    let nodes = scenario
+    let others: usize = scenario
         .population
         .iter()
-        .map(|g| match g.role {
-            Role::Ring | Role::Sybil => (g.count as usize).max(2),
-            _ => g.count as usize,
-        })
+        .filter(|g| !matches!(g.role, Role::Ring | Role::Sybil))
+        .map(|g| g.count as usize)
         .sum();
+    let nodes = others + colluders.iter().sum::<usize>();
     DevnetOptions {
         nodes,
         epochs: u64::from(scenario.epochs),

@@ -177,9 +177,10 @@ impl ModelChain {
             .ok_or_else(|| ChainError::Invalid("nothing finalised".into()))
     }
 
-    /// Takes `player`'s whole stake, once.
+    /// Takes `player`'s whole stake, once; with no stake there is nothing to take (the
+    /// contract's `NothingToSlash`).
     fn take(&mut self, player: PlayerId) -> Result<u128, ChainError> {
-        if self.slashed.contains(&player) {
+        if self.slashed.contains(&player) || self.stake(&player) == 0 {
             return Err(ChainError::Duplicate);
         }
         self.slashed.insert(player);
@@ -319,12 +320,12 @@ impl Settlement for ModelChain {
     }
 
     fn slash(&mut self, evidence: &Evidence) -> Result<(PlayerId, u128), ChainError> {
-        let culprit = verify_evidence(evidence).map_err(|e| ChainError::Invalid(e.to_string()))?;
         if !matches!(evidence, Evidence::ConflictingAttestations { .. }) {
             return Err(ChainError::Unsupported(
-                "the contract convicts only conflicting attestations",
+                "match evidence is slashed through the reward table's convictions",
             ));
         }
+        let culprit = verify_evidence(evidence).map_err(|e| ChainError::Invalid(e.to_string()))?;
         Ok((culprit, self.take(culprit)?))
     }
 

@@ -745,6 +745,21 @@ impl Simulation {
         self.spam(e, t0);
     }
 
+    /// Node `n` was slashed `amount`: it is out of the market, and takes back whatever stake
+    /// it still has (with one contract per league, its shares in the other leagues).
+    fn ban(&mut self, n: u32, amount: u128) {
+        let Some(id) = self.node(n).map(|x| x.id) else {
+            return;
+        };
+        let rest = self.chain.withdraw_stake(&id);
+        self.withdrawn = self.withdrawn.saturating_add(rest);
+        if let Some(x) = self.nodes.get_mut(n as usize) {
+            x.banned = true;
+            x.slashed = x.slashed.saturating_add(amount);
+            x.capital = x.capital.saturating_add(rest);
+        }
+    }
+
     fn depart(&mut self, n: u32, t: u64) {
         self.net.leave(n, t);
         if let Some(node) = self.nodes.get_mut(n as usize) {
@@ -1527,20 +1542,17 @@ impl Simulation {
             }
             // Slashing, first the convictions the finalised table lists (match fraud, judged
             // by the ledger), each once, then the double attestations of the epoch.
-            let offset = summary.rewards.balances.len();
-            for (index, player) in summary.rewards.convicted.iter().enumerate() {
+            for player in &summary.rewards.convicted {
                 let Some(&n) = self.by_id.get(player) else {
                     continue;
                 };
                 if self.node(n).is_none_or(|x| x.banned) {
                     continue;
                 }
-                if let Some(proof) = tree.proof(offset + index)
+                if let Some(proof) = summary.rewards.conviction_proof(player)
                     && let Ok(amount) = self.chain.slash_convicted(league, *player, &proof)
-                    && let Some(x) = self.nodes.get_mut(n as usize)
                 {
-                    x.banned = true;
-                    x.slashed = x.slashed.saturating_add(amount);
+                    self.ban(n, amount);
                 }
             }
             let ids: Vec<u32> = self
@@ -1555,10 +1567,8 @@ impl Simulation {
                 }) = self.items.get(i as usize)
                     && let Ok((culprit, amount)) = self.chain.slash(ev)
                     && let Some(&n) = self.by_id.get(&culprit)
-                    && let Some(x) = self.nodes.get_mut(n as usize)
                 {
-                    x.banned = true;
-                    x.slashed = x.slashed.saturating_add(amount);
+                    self.ban(n, amount);
                 }
             }
             for (p, st) in &summary.standings {
