@@ -142,12 +142,13 @@ pub struct Status {
     pub gossip_refused: u64,
     /// Junk gossip messages published (a simulated spammer; 0 for a real node).
     pub junk_published: u64,
-    /// Matches walked away from (a simulated aborter; 0 for a real node).
-    pub aborted: u64,
-    /// Matches whose result was forged (a simulated forger; 0 for a real node).
-    pub forged: u64,
-    /// Matches thrown to a colluder (a simulated ring member or Sybil; 0 for a real node).
-    pub thrown: u64,
+    /// Matches walked away from, per epoch (a simulated aborter; empty for a real node).
+    pub aborted: BTreeMap<u64, u64>,
+    /// Matches whose result was forged, per epoch (a simulated forger; empty for a real node).
+    pub forged: BTreeMap<u64, u64>,
+    /// Matches thrown to a colluder, per epoch (a simulated ring member or Sybil; empty for a
+    /// real node).
+    pub thrown: BTreeMap<u64, u64>,
     /// Settlement, if the node settles.
     pub settlement: Option<crate::settler::SettlementStatus>,
 }
@@ -353,7 +354,7 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         junk_published: 0,
         junk_nonce: 0,
         abort_when_losing: parts.abort_when_losing,
-        aborted: 0,
+        aborted: BTreeSet::new(),
         forge_results: parts.forge_results,
         forged: BTreeSet::new(),
         colluders: parts.colluders,
@@ -428,16 +429,16 @@ struct Node {
     /// Go silent in a match once behind (a simulated aborter; false for a real node).
     abort_when_losing: bool,
     /// Matches this node walked away from.
-    aborted: u64,
+    aborted: BTreeSet<(u64, Hash32)>,
     /// Sign a win in every duel not won (a simulated forger; false for a real node).
     forge_results: bool,
-    /// Matches whose result this node forged.
-    forged: BTreeSet<Hash32>,
+    /// Matches whose result this node forged, by epoch.
+    forged: BTreeSet<(u64, Hash32)>,
     /// Colluders whose matches against this node it throws, when its key is the higher one
     /// (a simulated ring member or Sybil; empty for a real node).
     colluders: BTreeSet<PlayerId>,
-    /// Matches this node threw.
-    thrown: BTreeSet<Hash32>,
+    /// Matches this node threw, by epoch.
+    thrown: BTreeSet<(u64, Hash32)>,
     last_status: u64,
     started: u64,
     bootstrapped: bool,
@@ -1232,9 +1233,9 @@ impl Node {
             items,
             gossip_refused: self.metrics.gossip_refused.get(),
             junk_published: self.junk_published,
-            aborted: self.aborted,
-            forged: self.forged.len() as u64,
-            thrown: self.thrown.len() as u64,
+            aborted: per_epoch(&self.aborted),
+            forged: per_epoch(&self.forged),
+            thrown: per_epoch(&self.thrown),
             settlement: self.settle_status.as_ref().map(|s| s.borrow().clone()),
         };
         self.status.send_replace(status);
@@ -1270,7 +1271,7 @@ impl Node {
                             signature,
                         };
                         msg = MatchMessage::sign(&self.key, msg.match_id, msg.seq, msg.prev, body);
-                        if self.forged.insert(match_id) {
+                        if self.forged.insert((live.header.epoch, match_id)) {
                             tracing::info!(match_id = %short(&match_id), "forged the result (forger)");
                         }
                     }
@@ -1370,7 +1371,7 @@ impl Node {
         };
         if self.colluders.contains(&opponent) && self.me > opponent {
             // Throw the game to a colluder: head for the nearest wall, and off the board.
-            if self.thrown.insert(match_id) {
+            if self.thrown.insert((live.header.epoch, match_id)) {
                 tracing::info!(match_id = %short(&match_id), "throwing the game to a colluder");
             }
             let code = toward_wall(&game, seat).code();
@@ -1384,7 +1385,7 @@ impl Node {
             // Walk away: no move now or later. The opponent claims a timeout that this node
             // cannot answer, and the match is its forfeit.
             live.thinking = true;
-            self.aborted += 1;
+            self.aborted.insert((live.header.epoch, match_id));
             tracing::info!(match_id = %short(&match_id), turn, "behind: walking away (aborter)");
             return;
         }
@@ -1879,6 +1880,15 @@ async fn run_link(
         _ = writing => {},
     }
     let _ = net_tx.send(NetIn::Closed { link }).await;
+}
+
+/// How many of `matches` fall in each epoch.
+fn per_epoch(matches: &BTreeSet<(u64, Hash32)>) -> BTreeMap<u64, u64> {
+    let mut out = BTreeMap::new();
+    for (epoch, _) in matches {
+        *out.entry(*epoch).or_insert(0) += 1;
+    }
+    out
 }
 
 /// The move toward the wall nearest to `seat`'s head (a thrower's move: kept up, it leaves the

@@ -233,11 +233,11 @@ pub struct DevnetReport {
     pub settlement: Result<SettlementReport, SettleError>,
     /// Junk messages the spammers published.
     pub junk_published: u64,
-    /// Matches the aborters walked away from.
+    /// Matches of the run's epochs the aborters walked away from.
     pub aborted: u64,
-    /// Results the forgers forged.
+    /// Results of the run's epochs the forgers forged.
     pub forged: u64,
-    /// Matches the colluders threw to each other.
+    /// Matches of the run's epochs the colluders threw to each other.
     pub thrown: u64,
     /// Nodes whose stake the contract slashed (for equivocation, or convicted of match
     /// fraud), by index.
@@ -452,9 +452,13 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
     let mut thrown = 0;
     for (i, n) in nodes.iter().enumerate() {
         let s = n.handle.status.borrow();
-        aborted += s.aborted;
-        forged += s.forged;
-        thrown += s.thrown;
+        // The run's epochs only: nodes go on playing while the last one settles.
+        let ours = |counts: &std::collections::BTreeMap<u64, u64>| -> u64 {
+            counts.range(..options.epochs).map(|(_, n)| n).sum()
+        };
+        aborted += ours(&s.aborted);
+        forged += ours(&s.forged);
+        thrown += ours(&s.thrown);
         if spammers(options).contains(&i) {
             junk_published += s.junk_published;
         } else {
