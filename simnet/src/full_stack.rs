@@ -55,7 +55,8 @@ pub struct FullStackMetrics {
     pub colluder_fates: Vec<Option<Fate>>,
     /// Results they forged.
     pub forged_results: u64,
-    /// Of them, those the league convicted of fraud.
+    /// Of them, those the league convicted of fraud, as the rankings show it (they list rated
+    /// players: a forger with no rated game is not counted, though it may be slashed).
     pub forgers_convicted: usize,
     /// Of them, those the contract slashed on their conviction in a finalised table.
     pub forgers_slashed: usize,
