@@ -38,6 +38,7 @@ use nets_settlement::{
 use nets_tournament::epoch::EpochSummary;
 use nets_tournament::hash::{Hash32, keccak256};
 use nets_tournament::identity::{Keypair, PlayerId};
+use nets_tournament::merkle::Proof;
 use nets_tournament::wire::{self, WireError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
@@ -798,21 +799,18 @@ impl Settler {
                 // Signers without active stake (slashed, say for a conviction, or gone) would
                 // make the contract refuse the whole aggregate: leave them out.
                 let mut weight = 0u128;
-                let mut agreeing = agreeing;
-                let mut unstaked = Vec::new();
-                for signer in agreeing.keys() {
+                let mut staked = BTreeMap::new();
+                for (signer, signed) in agreeing {
                     let stake = s
-                        .stake_of(*signer)
+                        .stake_of(signer)
                         .await
                         .map_err(at(format!("reading the stake of {signer}")))?;
-                    if stake.active == 0 {
-                        unstaked.push(*signer);
+                    if stake.active > 0 {
+                        weight = weight.saturating_add(stake.active);
+                        staked.insert(signer, signed);
                     }
-                    weight = weight.saturating_add(stake.active);
                 }
-                for signer in unstaked {
-                    agreeing.remove(&signer);
-                }
+                let agreeing = staked;
                 let reached = weight.saturating_mul(10_000)
                     >= total_stake.saturating_mul(u128::from(quorum_bps));
                 if !reached || total_stake == 0 {
@@ -903,19 +901,17 @@ impl Settler {
         Ok(())
     }
 
-    /// Reports the players the finalised table (ours: `summary`) convicts, if their accounts
-    /// still hold stake; runs once per finalised epoch, after this node's claim. Whoever is
-    /// quicker pays the gas and earns the reporter's share.
+    /// Reports the players the finalised table (ours) convicts, given with their proofs, if
+    /// their accounts still hold stake; runs once per finalised epoch, after this node's
+    /// claim. Whoever is quicker pays the gas and earns the reporter's share.
     async fn report_convicted(
         &mut self,
         s: &mut Settlement<AnyChain>,
         epoch: u64,
-        summary: &EpochSummary,
+        convictions: Vec<(PlayerId, Proof)>,
     ) -> Result<(), SettleError> {
-        for player in &summary.rewards.convicted {
-            if self.convicts_reported.contains(player) {
-                continue;
-            }
+        for (player, proof) in convictions {
+            let player = &player;
             let account = s
                 .account_of(player)
                 .await
@@ -936,9 +932,6 @@ impl Settler {
             if stake.active == 0 && stake.unbonding == 0 {
                 continue;
             }
-            let Some(proof) = summary.rewards.conviction_proof(player) else {
-                continue;
-            };
             match s.slash_convicted(&self.node.account, player, &proof).await {
                 Ok(receipt) => {
                     tracing::warn!(%player, %account, epoch, "reported a convicted player");
@@ -978,8 +971,14 @@ impl Settler {
         if summary.rewards_root != status.rewards_root {
             return Ok(());
         }
-        let summary = summary.clone();
-        let claimed = match settle::claim_from(s, &self.node, &summary).await {
+        // The convictions still to report, with their proofs (usually none).
+        let convictions: Vec<(PlayerId, Proof)> = summary
+            .rewards
+            .conviction_proofs()
+            .into_iter()
+            .filter(|(p, _)| !self.convicts_reported.contains(p))
+            .collect();
+        let claimed = match settle::claim_from(s, &self.node, summary).await {
             Ok(c) => c,
             Err(e) => {
                 // Another signer may have finalised a later epoch between the status read and
@@ -1012,7 +1011,7 @@ impl Settler {
         self.claimed_under = Some(epoch);
         // Best effort: another node may report first, or a later epoch may finalise
         // meanwhile (its table lists the same convictions, and the next pass reports them).
-        if let Err(e) = self.report_convicted(s, epoch, &summary).await {
+        if let Err(e) = self.report_convicted(s, epoch, convictions).await {
             tracing::info!(epoch, "reporting the convicted: {e}");
         }
         Ok(())

@@ -35,7 +35,7 @@
 //!
 //! [`ModelChain`]: crate::settlement::ModelChain
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use nets_node::settle::{AnyChain, SharedChain};
 use nets_settlement::alloy::primitives::{Address, U256};
@@ -93,7 +93,7 @@ struct LeagueContract {
     stakes: BTreeMap<Address, u128>,
     total_stake: u128,
     /// Accounts that attested, per epoch.
-    attested: BTreeMap<u64, BTreeMap<Address, EpochRoots>>,
+    attested: BTreeMap<u64, BTreeSet<Address>>,
     pools: BTreeMap<(u64, Hash32), Pool>,
     entries: BTreeMap<u64, BTreeMap<PlayerId, u128>>,
     finalised: BTreeMap<u64, Finalised>,
@@ -423,11 +423,9 @@ impl Settlement for ContractChain {
             return Err(ChainError::NotStaked);
         }
         a.verify().map_err(|e| ChainError::Invalid(e.to_string()))?;
-        let votes = lc.attested.entry(a.epoch).or_default();
-        if votes.contains_key(&address) {
+        if !lc.attested.entry(a.epoch).or_default().insert(address) {
             return Err(ChainError::Duplicate);
         }
-        votes.insert(address, roots);
         if lc.finalised.contains_key(&a.epoch) {
             return Ok(None);
         }

@@ -1542,16 +1542,14 @@ impl Simulation {
             }
             // Slashing, first the convictions the finalised table lists (match fraud, judged
             // by the ledger), each once, then the double attestations of the epoch.
-            for player in &summary.rewards.convicted {
-                let Some(&n) = self.by_id.get(player) else {
+            for (player, proof) in summary.rewards.conviction_proofs() {
+                let Some(&n) = self.by_id.get(&player) else {
                     continue;
                 };
                 if self.node(n).is_none_or(|x| x.banned) {
                     continue;
                 }
-                if let Some(proof) = summary.rewards.conviction_proof(player)
-                    && let Ok(amount) = self.chain.slash_convicted(league, *player, &proof)
-                {
+                if let Ok(amount) = self.chain.slash_convicted(league, player, &proof) {
                     self.ban(n, amount);
                 }
             }

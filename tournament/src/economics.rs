@@ -229,6 +229,21 @@ impl RewardTable {
         let index = self.convicted.iter().position(|k| k == player)?;
         self.tree().proof(self.balances.len().checked_add(index)?)
     }
+
+    /// Every convicted player with the proof of its conviction, from one tree (none built
+    /// when nobody is convicted).
+    pub fn conviction_proofs(&self) -> Vec<(PlayerId, Proof)> {
+        if self.convicted.is_empty() {
+            return Vec::new();
+        }
+        let tree = self.tree();
+        let offset = self.balances.len();
+        self.convicted
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| Some((*p, tree.proof(offset.checked_add(i)?)?)))
+            .collect()
+    }
 }
 
 /// Players to slash, from the epoch's convictions.
@@ -379,6 +394,12 @@ mod tests {
             ));
         }
         assert_eq!(t.conviction_proof(&id(2)), None);
+        // All at once, from one tree: the same proofs.
+        let all = t.conviction_proofs();
+        assert_eq!(all.len(), 2);
+        for (p, proof) in all {
+            assert_eq!(t.conviction_proof(&p), Some(proof));
+        }
         // Balances still prove, and a balance proof proves no conviction.
         let (balance, proof) = t.proof(&id(2)).unwrap();
         assert!(crate::merkle::verify(
