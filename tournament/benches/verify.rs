@@ -7,7 +7,9 @@
 //! acceptance, see `verify::verify_many`). Before the criterion groups, the ratio of `verify`
 //! to the strict signature bound is printed from paired rounds (baseline and verifier timed
 //! back to back), which a shared machine's drifts do not skew the way separate groups minutes
-//! apart can. The transcript hash and the replay are timed on their own for the breakdown.
+//! apart can. The same rounds time the transcript hash and the replay on their own: the table
+//! printed after the ratio gives each part per record, and the ceiling they set (the ratio
+//! `verify` would reach if it cost no more than its parts run alone).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -17,6 +19,7 @@ use nets_envs::agents::{Agent, Search};
 use nets_envs::log::EnvSpec;
 use nets_envs::log::replay_actions;
 use nets_envs::snake::SnakeParams;
+use nets_tournament::hash::Hash32;
 use nets_tournament::identity::{Domain, Keypair, SignedItem, verify_batch};
 use nets_tournament::messages::{MatchHeader, OutcomeRecord, match_seed};
 use nets_tournament::protocol::{Event, MatchConfig, MatchMachine};
@@ -103,33 +106,94 @@ fn seconds(reps: u32, mut f: impl FnMut()) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
+/// Replays a record's game from its seed shares, as `verify` does after the signatures.
+fn replay(record: &OutcomeRecord, match_id: &Hash32) {
+    let p = &record.payload;
+    let seed = match_seed(match_id, &p.seed_a, &p.seed_b);
+    let game = p.header.env.start(seed).unwrap();
+    black_box(replay_actions(game, &p.actions[0], |_, _| {})).unwrap();
+}
+
+/// The median of `values`.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 /// The ratio of `verify` to the signature bound, measured in paired rounds: each round times
-/// the baseline and the verifier back to back, so drifts in the machine's speed (it is shared)
-/// hit both alike. Prints the median ratio with its range over the rounds.
+/// the baseline, the verifier and the two other parts of `verify` back to back, so drifts in
+/// the machine's speed (it is shared) hit all alike. Prints the median ratio with its range
+/// over the rounds, then the cost of each part per record and the ceiling they set: the ratio
+/// `verify` would reach if it cost exactly the sum of its parts, run on their own.
 fn paired_ratio(records: &[OutcomeRecord], items: &[SignedItem]) {
     const ROUNDS: usize = 21;
     const REPS: u32 = 20;
-    let mut ratios: Vec<f64> = (0..ROUNDS)
-        .map(|_| {
-            let bound = seconds(REPS, || {
-                for i in items {
-                    black_box(i.signer.verify(i.domain, &i.payload, &i.signature)).unwrap();
-                }
-            });
-            let full = seconds(REPS, || {
-                for r in records {
-                    black_box(verify(r)).unwrap();
-                }
-            });
-            bound / full
-        })
+    let match_ids: Vec<Hash32> = records
+        .iter()
+        .map(|r| r.payload.header.match_id())
         .collect();
-    ratios.sort_by(f64::total_cmp);
+    let per_record = |secs: f64| secs / f64::from(REPS) / records.len() as f64 * 1e6;
+    let (mut bounds, mut fulls, mut hashes, mut replays) = (vec![], vec![], vec![], vec![]);
+    let (mut ratios, mut ceilings) = (vec![], vec![]);
+    for _ in 0..ROUNDS {
+        let bound = per_record(seconds(REPS, || {
+            for i in items {
+                black_box(i.signer.verify(i.domain, &i.payload, &i.signature)).unwrap();
+            }
+        }));
+        let full = per_record(seconds(REPS, || {
+            for r in records {
+                black_box(verify(r)).unwrap();
+            }
+        }));
+        let hash = per_record(seconds(REPS, || {
+            for r in records {
+                black_box(r.payload.transcript_hash_and_match_id());
+            }
+        }));
+        let replayed = per_record(seconds(REPS, || {
+            for (r, id) in records.iter().zip(&match_ids) {
+                replay(r, id);
+            }
+        }));
+        ratios.push(bound / full);
+        ceilings.push(bound / (bound + hash + replayed));
+        bounds.push(bound);
+        fulls.push(full);
+        hashes.push(hash);
+        replays.push(replayed);
+    }
+    let range = |v: &[f64]| {
+        let (lo, hi) = v
+            .iter()
+            .fold((f64::INFINITY, 0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+        format!("{:.1}..{:.1} %", 100.0 * lo, 100.0 * hi)
+    };
     eprintln!(
-        "verify runs at {:.1} % of the signature bound (median of {ROUNDS} paired rounds; {:.1}..{:.1} %)",
-        100.0 * ratios[ROUNDS / 2],
-        100.0 * ratios[0],
-        100.0 * ratios[ROUNDS - 1],
+        "verify runs at {:.1} % of the signature bound (median of {ROUNDS} paired rounds; {})",
+        100.0 * median(ratios.clone()),
+        range(&ratios),
+    );
+    let (bound, full, hash, replayed) = (
+        median(bounds),
+        median(fulls),
+        median(hashes),
+        median(replays),
+    );
+    eprintln!("| part of verify, per record | µs |");
+    eprintln!("|---|---|");
+    eprintln!("| two signatures, strict (the bound) | {bound:.2} |");
+    eprintln!("| transcript hash and match id | {hash:.2} |");
+    eprintln!("| replay (seed, start, every turn) | {replayed:.2} |");
+    eprintln!("| verify | {full:.2} |");
+    eprintln!(
+        "| verify beyond its parts run alone | {:.2} |",
+        full - bound - hash - replayed
+    );
+    eprintln!(
+        "ceiling set by the parts: {:.1} % of the bound (median; {})",
+        100.0 * median(ceilings.clone()),
+        range(&ceilings),
     );
 }
 
@@ -175,18 +239,14 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
-    let seeds: Vec<[u8; 32]> = records
+    let match_ids: Vec<Hash32> = records
         .iter()
-        .map(|r| {
-            let p = &r.payload;
-            match_seed(&p.header.match_id(), &p.seed_a, &p.seed_b)
-        })
+        .map(|r| r.payload.header.match_id())
         .collect();
     g.bench_function("part_replay", |b| {
         b.iter(|| {
-            for (r, seed) in records.iter().zip(&seeds) {
-                let game = r.payload.header.env.start(*seed).unwrap();
-                black_box(replay_actions(game, &r.payload.actions[0], |_, _| {})).unwrap();
+            for (r, id) in records.iter().zip(&match_ids) {
+                replay(r, id);
             }
         })
     });
