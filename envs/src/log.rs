@@ -121,8 +121,9 @@ pub enum ReplayError {
 pub struct PackedActions {
     /// Turns recorded.
     pub turns: u32,
-    /// The bits, least significant first.
-    #[serde(with = "hex_bytes")]
+    /// The bits, least significant first: a byte string in binary formats (CBOR), lowercase
+    /// hex in text formats (JSON).
+    #[serde(with = "packed_bytes")]
     pub bytes: Vec<u8>,
 }
 
@@ -332,7 +333,7 @@ pub fn replay_outcome(log: &ActionLog) -> Result<Option<Outcome>, ReplayError> {
     Ok(log.replay()?.outcome().copied())
 }
 
-mod hex_bytes {
+mod packed_bytes {
     use serde::ser::Error as _;
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
@@ -353,6 +354,9 @@ mod hex_bytes {
     const ON_STACK: usize = 256;
 
     pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        if !s.is_human_readable() {
+            return s.serialize_bytes(bytes);
+        }
         // Lowercase digits, as `hex::encode` writes them, two per byte from one table
         // lookup, into one buffer: on the stack for the usual log.
         let mut stack = [0u8; 2 * ON_STACK];
@@ -371,8 +375,24 @@ mod hex_bytes {
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let text = String::deserialize(d)?;
-        hex::decode(text).map_err(D::Error::custom)
+        if d.is_human_readable() {
+            let text = String::deserialize(d)?;
+            return hex::decode(text).map_err(D::Error::custom);
+        }
+        struct Bytes;
+        impl serde::de::Visitor<'_> for Bytes {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+        }
+        d.deserialize_byte_buf(Bytes)
     }
 }
 
@@ -418,5 +438,36 @@ mod tests {
         })
         .unwrap();
         assert_eq!(json["bytes"], hex::encode(&every_byte));
+    }
+
+    /// In CBOR, a binary format, the packed bytes are a byte string, and read back as such.
+    #[test]
+    fn packed_bytes_are_a_byte_string_in_cbor() {
+        let actions = PackedActions {
+            turns: 3,
+            bytes: vec![0xab, 0x00, 0xff],
+        };
+        let mut cbor = Vec::new();
+        ciborium::into_writer(&actions, &mut cbor).unwrap();
+        // A map of two entries; "turns" 3; "bytes" then major type 2 (byte string) of 3 bytes.
+        let expected = [
+            &[0xa2, 0x65][..],
+            b"turns",
+            &[0x03, 0x65],
+            b"bytes",
+            &[0x43, 0xab, 0x00, 0xff],
+        ]
+        .concat();
+        assert_eq!(cbor, expected);
+        let back: PackedActions = ciborium::from_reader(&cbor[..]).unwrap();
+        assert_eq!(back, actions);
+        // The text form is not accepted where a byte string is expected.
+        let mut text = Vec::new();
+        ciborium::into_writer(
+            &serde_json::json!({"turns": 3, "bytes": "ab00ff"}),
+            &mut text,
+        )
+        .unwrap();
+        assert!(ciborium::from_reader::<PackedActions, _>(&text[..]).is_err());
     }
 }

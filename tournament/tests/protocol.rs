@@ -1433,10 +1433,10 @@ fn decoders_refuse_oversized_truncated_trailing_and_non_canonical_bytes() {
     }
     // Another version.
     let mut m = msgs[0].clone();
-    m.v = 2;
+    m.v = VERSION + 1;
     assert_eq!(
         MatchMessage::from_bytes(&m.to_bytes()),
-        Err(WireError::Version(2))
+        Err(WireError::Version(VERSION + 1))
     );
     let mut r = record.clone();
     r.payload.v = 0;
