@@ -12,11 +12,88 @@ use crate::snake::{SnakeError, SnakeGame, SnakeParams};
 use crate::{Env, Outcome, ToMove};
 
 /// An environment and its parameters: what a league plays.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "env", rename_all = "kebab-case", deny_unknown_fields)]
+///
+/// In text formats (JSON, TOML) a map tagged by `env`, with the parameters by name, e.g.
+/// `{"env": "snake", "width": 11, ...}`. In binary formats (CBOR, where it is part of every
+/// match header and so of every hash that names a match) a pair of the environment's tag and
+/// its parameters in declaration order: `["snake", [width, height, snakes, max_health,
+/// start_length, food_spawn_chance, minimum_food, max_turns]]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EnvSpec {
     /// Snake on the Battlesnake standard rules (one snake: the solo score task).
     Snake(SnakeParams),
+}
+
+/// [`EnvSpec`]'s text form, to serialize.
+#[derive(Serialize)]
+#[serde(tag = "env", rename_all = "kebab-case")]
+enum EnvSpecTextRef<'a> {
+    Snake(&'a SnakeParams),
+}
+
+/// [`EnvSpec`]'s text form, to deserialize.
+#[derive(Deserialize)]
+#[serde(tag = "env", rename_all = "kebab-case", deny_unknown_fields)]
+enum EnvSpecText {
+    Snake(SnakeParams),
+}
+
+/// [`SnakeParams`] in the binary form of [`EnvSpec`], in declaration order.
+type SnakeTuple = (u8, u8, u8, u8, u8, u8, u8, u32);
+
+impl Serialize for EnvSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            EnvSpec::Snake(p) if s.is_human_readable() => EnvSpecTextRef::Snake(p).serialize(s),
+            EnvSpec::Snake(p) => {
+                let params: SnakeTuple = (
+                    p.width,
+                    p.height,
+                    p.snakes,
+                    p.max_health,
+                    p.start_length,
+                    p.food_spawn_chance,
+                    p.minimum_food,
+                    p.max_turns,
+                );
+                ("snake", params).serialize(s)
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for EnvSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            return Ok(match EnvSpecText::deserialize(d)? {
+                EnvSpecText::Snake(p) => EnvSpec::Snake(p),
+            });
+        }
+        let (env, params): (String, SnakeTuple) = Deserialize::deserialize(d)?;
+        if env != "snake" {
+            return Err(serde::de::Error::unknown_variant(&env, &["snake"]));
+        }
+        let (
+            width,
+            height,
+            snakes,
+            max_health,
+            start_length,
+            food_spawn_chance,
+            minimum_food,
+            max_turns,
+        ) = params;
+        Ok(EnvSpec::Snake(SnakeParams {
+            width,
+            height,
+            snakes,
+            max_health,
+            start_length,
+            food_spawn_chance,
+            minimum_food,
+            max_turns,
+        }))
+    }
 }
 
 impl EnvSpec {
@@ -417,7 +494,8 @@ pub(crate) mod hex_seed {
 
 #[cfg(test)]
 mod tests {
-    use super::PackedActions;
+    use super::{EnvSpec, PackedActions};
+    use crate::snake::SnakeParams;
 
     /// The packed bytes are written as `hex::encode` writes them, on the stack and past it.
     #[test]
@@ -438,6 +516,46 @@ mod tests {
         })
         .unwrap();
         assert_eq!(json["bytes"], hex::encode(&every_byte));
+    }
+
+    /// An environment is a tagged map in JSON and a pair in CBOR, and reads back from both;
+    /// unknown environments and fields are refused.
+    #[test]
+    fn env_specs_are_maps_in_text_and_pairs_in_cbor() {
+        let spec = EnvSpec::Snake(SnakeParams::solo(7, 300));
+        let json = serde_json::to_value(&spec).unwrap();
+        assert_eq!(json["env"], "snake");
+        assert_eq!(json["width"], 7);
+        assert_eq!(json["max_turns"], 300);
+        assert_eq!(serde_json::from_value::<EnvSpec>(json).unwrap(), spec);
+        let mut cbor = Vec::new();
+        ciborium::into_writer(&spec, &mut cbor).unwrap();
+        // An array of two: "snake", then the eight parameters (300 takes three bytes).
+        let expected = [
+            &[0x82, 0x65][..],
+            b"snake",
+            &[0x88, 7, 7, 1, 0x18, 100, 3, 15, 1, 0x19, 0x01, 0x2c],
+        ]
+        .concat();
+        assert_eq!(cbor, expected);
+        assert_eq!(
+            ciborium::from_reader::<EnvSpec, _>(&cbor[..]).unwrap(),
+            spec
+        );
+        let mut other = Vec::new();
+        ciborium::into_writer(
+            &("chess", (7u8, 7u8, 1u8, 100u8, 3u8, 15u8, 1u8, 300u32)),
+            &mut other,
+        )
+        .unwrap();
+        assert!(ciborium::from_reader::<EnvSpec, _>(&other[..]).is_err());
+        let mut short = Vec::new();
+        ciborium::into_writer(&("snake", (7u8, 7u8, 1u8)), &mut short).unwrap();
+        assert!(ciborium::from_reader::<EnvSpec, _>(&short[..]).is_err());
+        assert!(
+            serde_json::from_value::<EnvSpec>(serde_json::json!({"env": "snake", "colour": 1}))
+                .is_err()
+        );
     }
 
     /// In CBOR, a binary format, the packed bytes are a byte string, and read back as such.
