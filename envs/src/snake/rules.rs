@@ -89,6 +89,7 @@ impl SnakeGame {
     /// food all eat it, once per food on the cell, as in stage 3; the occupancy counts do not
     /// depend on the order of their updates; and the second pass starts once every snake is
     /// done, as in stage 4.
+    #[inline(always)] // see `step_without_food_spawn`
     pub(super) fn advance(&mut self, moves: &[Direction]) {
         let turn = self.turn.saturating_add(1);
         let max_health = self.params.max_health;
@@ -268,6 +269,35 @@ impl SnakeGame {
     /// pay for this function's registers and bitsets.
     #[inline(never)]
     fn place_food_randomly(&mut self) -> bool {
+        match self.free_cells_small() {
+            Some(free) => self.place_food_small(free),
+            None => self.place_food_large(),
+        }
+    }
+
+    /// [`place_food_randomly`](Self::place_food_randomly) given the free cells of a board of
+    /// at most 128 cells as two words (see [`free_cells_small`](Self::free_cells_small)): the
+    /// same draw and the same cell as on any board.
+    #[inline(always)]
+    fn place_food_small(&mut self, [low, high]: [u64; 2]) -> bool {
+        let in_low = low.count_ones();
+        let count = in_low + high.count_ones();
+        if count == 0 {
+            return false;
+        }
+        let k = self.rng.below(count);
+        // The cell of rank `k` is in the high word when the low one holds at most `k` free
+        // cells. Chosen without branching, as `k` is random.
+        let in_high = k >= in_low;
+        let word = if in_high { high } else { low };
+        let rank = if in_high { k - in_low } else { k };
+        self.put_food(64 * u32::from(in_high) + select(word, rank));
+        true
+    }
+
+    /// [`place_food_randomly`](Self::place_food_randomly) on any board.
+    #[cold]
+    fn place_food_large(&mut self) -> bool {
         let free = self.free_cells();
         let words = self.params.cells().div_ceil(64);
         // Free cells per word, counted once for the draw and the search.
@@ -294,13 +324,67 @@ impl SnakeGame {
         let Some(&word) = free.get(word_index) else {
             return false;
         };
-        // At most 625 cells: the index fits a `u32`, and `x`, `y` fit an `i8`.
-        let cell = word_index as u32 * 64 + select(word, k - skipped);
+        // At most 625 cells: the index fits a `u32`.
+        self.put_food(word_index as u32 * 64 + select(word, k - skipped));
+        true
+    }
+
+    /// Puts one food on `cell` (index `y * width + x`, on the board).
+    #[inline(always)]
+    fn put_food(&mut self, cell: u32) {
+        // At most 625 cells: `x` and `y` fit an `i8`.
         let width = u32::from(self.params.width);
         let food = Point::new((cell % width) as i8, (cell / width) as i8);
         self.food.push(food);
         self.occupancy.add_food(food);
-        true
+    }
+
+    /// [`free_cells`](Self::free_cells) of a board of at most 128 cells, which the usual duel
+    /// boards (7x7, 11x11) are, as two words kept in registers: bit `i` of the first is cell
+    /// `i`, bit `i` of the second cell `64 + i`. `None` where the general path is needed: a
+    /// larger board, occupancy not tracked, or a live head off the board (only between the
+    /// stages).
+    #[inline(always)]
+    fn free_cells_small(&self) -> Option<[u64; 2]> {
+        let cells = self.params.cells();
+        if cells > 128 {
+            return None;
+        }
+        let [o0, o1, ..] = *self.occupancy.occupied()?;
+        let [f0, f1, ..] = *self.occupancy.food();
+        let (mut low, mut high) = (o0 | f0, o1 | f1);
+        let (w, h) = (self.params.width, self.params.height);
+        let width = usize::from(w);
+        // Marks cell `i` if `on_board` (then `i` is below 128), without branching on either
+        // (where a head is, relative to the edges and the middle row, is as good as random).
+        let mut mark_if = |i: usize, on_board: bool| {
+            let bit = u64::from(on_board) << (i % 64);
+            let in_high = (i / 64) as u64 & 1;
+            low |= bit & in_high.wrapping_sub(1);
+            high |= bit & in_high.wrapping_neg();
+        };
+        for snake in self.snakes.iter().filter(|s| s.is_alive()) {
+            let head = snake.head();
+            let i = self.occupancy.cell(head)?.index();
+            let (x, y) = (head.x as u8, head.y as u8);
+            mark_if(i.wrapping_add(width), y + 1 < h);
+            mark_if(i.wrapping_sub(width), y > 0);
+            mark_if(i.wrapping_sub(1), x > 0);
+            mark_if(i.wrapping_add(1), x + 1 < w);
+        }
+        // The cells of the board: all of the low word from 64 cells, the rest of the high
+        // word (at least 25 cells, the smallest board, so no shift reaches 64).
+        let low_cells = if cells >= 64 {
+            u64::MAX
+        } else {
+            (1 << cells) - 1
+        };
+        let high_cells = if cells > 64 {
+            u64::MAX >> (128 - cells)
+        } else {
+            0
+        };
+        Some([!low & low_cells, !high & high_cells])
     }
 
     /// A bitset of the cells where food may spawn (index `y * width + x`): no food, no live
