@@ -73,25 +73,15 @@ impl<'de> Deserialize<'de> for EnvSpec {
         if env != "snake" {
             return Err(serde::de::Error::unknown_variant(&env, &["snake"]));
         }
-        let (
-            width,
-            height,
-            snakes,
-            max_health,
-            start_length,
-            food_spawn_chance,
-            minimum_food,
-            max_turns,
-        ) = params;
         Ok(EnvSpec::Snake(SnakeParams {
-            width,
-            height,
-            snakes,
-            max_health,
-            start_length,
-            food_spawn_chance,
-            minimum_food,
-            max_turns,
+            width: params.0,
+            height: params.1,
+            snakes: params.2,
+            max_health: params.3,
+            start_length: params.4,
+            food_spawn_chance: params.5,
+            minimum_food: params.6,
+            max_turns: params.7,
         }))
     }
 }
