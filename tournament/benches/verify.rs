@@ -125,13 +125,9 @@ fn median(mut values: Vec<f64>) -> f64 {
 /// the machine's speed (it is shared) hit all alike. Prints the median ratio with its range
 /// over the rounds, then the cost of each part per record and the ceiling they set: the ratio
 /// `verify` would reach if it cost exactly the sum of its parts, run on their own.
-fn paired_ratio(records: &[OutcomeRecord], items: &[SignedItem]) {
+fn paired_ratio(records: &[OutcomeRecord], match_ids: &[Hash32], items: &[SignedItem]) {
     const ROUNDS: usize = 21;
     const REPS: u32 = 20;
-    let match_ids: Vec<Hash32> = records
-        .iter()
-        .map(|r| r.payload.header.match_id())
-        .collect();
     let per_record = |secs: f64| secs / f64::from(REPS) / records.len() as f64 * 1e6;
     let (mut bounds, mut fulls, mut hashes, mut replays) = (vec![], vec![], vec![], vec![]);
     let (mut ratios, mut ceilings) = (vec![], vec![]);
@@ -152,7 +148,7 @@ fn paired_ratio(records: &[OutcomeRecord], items: &[SignedItem]) {
             }
         }));
         let replayed = per_record(seconds(REPS, || {
-            for (r, id) in records.iter().zip(&match_ids) {
+            for (r, id) in records.iter().zip(match_ids) {
                 replay(r, id);
             }
         }));
@@ -210,7 +206,11 @@ fn bench(c: &mut Criterion) {
         wire::encode(&records[0].payload).len()
     );
     let items = signatures(&records);
-    paired_ratio(&records, &items);
+    let match_ids: Vec<Hash32> = records
+        .iter()
+        .map(|r| r.payload.header.match_id())
+        .collect();
+    paired_ratio(&records, &match_ids, &items);
     let n = records.len() as u64;
     let mut g = c.benchmark_group("outcomes");
     g.throughput(Throughput::Elements(n));
@@ -239,10 +239,6 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
-    let match_ids: Vec<Hash32> = records
-        .iter()
-        .map(|r| r.payload.header.match_id())
-        .collect();
     g.bench_function("part_replay", |b| {
         b.iter(|| {
             for (r, id) in records.iter().zip(&match_ids) {

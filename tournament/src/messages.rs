@@ -14,7 +14,8 @@ use crate::hash::{Hash32, keccak256};
 use crate::identity::{Domain, Keypair, PlayerId, Signature, SignatureError};
 use crate::wire::{self, bytes32};
 
-/// The protocol version spoken here (2: action logs are CBOR byte strings, no longer hex text).
+/// The protocol version spoken here (2: action logs are CBOR byte strings, no longer hex text,
+/// and an environment is a tuple, no longer a map; see `docs/protocol.md`).
 pub const VERSION: u8 = 2;
 
 /// What both players agree on before a match: it names the match.

@@ -353,24 +353,17 @@ impl SnakeGame {
         let [o0, o1, ..] = *self.occupancy.occupied()?;
         let [f0, f1, ..] = *self.occupancy.food();
         let (mut low, mut high) = (o0 | f0, o1 | f1);
-        let (w, h) = (self.params.width, self.params.height);
-        let width = usize::from(w);
-        // Marks cell `i` if `on_board` (then `i` is below 128), without branching on either
-        // (where a head is, relative to the edges and the middle row, is as good as random).
-        let mut mark_if = |i: usize, on_board: bool| {
-            let bit = u64::from(on_board) << (i % 64);
-            let in_high = (i / 64) as u64 & 1;
-            low |= bit & in_high.wrapping_sub(1);
-            high |= bit & in_high.wrapping_neg();
-        };
         for snake in self.snakes.iter().filter(|s| s.is_alive()) {
             let head = snake.head();
-            let i = self.occupancy.cell(head)?.index();
-            let (x, y) = (head.x as u8, head.y as u8);
-            mark_if(i.wrapping_add(width), y + 1 < h);
-            mark_if(i.wrapping_sub(width), y > 0);
-            mark_if(i.wrapping_sub(1), x > 0);
-            mark_if(i.wrapping_add(1), x + 1 < w);
+            let cell = self.occupancy.cell(head)?;
+            // Marks cell `i` if `on_board` (then `i` is below 128), without branching on
+            // either (where a head is, relative to the middle row, is as good as random).
+            for (i, on_board) in self.neighbours(head, cell) {
+                let bit = u64::from(on_board) << (i % 64);
+                let in_high = (i / 64) as u64 & 1;
+                low |= bit & in_high.wrapping_sub(1);
+                high |= bit & in_high.wrapping_neg();
+            }
         }
         // The cells of the board: all of the low word from 64 cells, the rest of the high
         // word (at least 25 cells, the smallest board, so no shift reaches 64).
@@ -390,7 +383,6 @@ impl SnakeGame {
     /// A bitset of the cells where food may spawn (index `y * width + x`): no food, no live
     /// snake segment, not next to a live snake's head.
     fn free_cells(&self) -> CellSet {
-        let width = usize::from(self.params.width);
         let cells = self.params.cells();
         // Only the words that hold cells of this board.
         let words = cells.div_ceil(64);
@@ -419,15 +411,10 @@ impl SnakeGame {
                 }
             }
             let head = snake.head();
-            if let Some(i) = self.occupancy.cell(head).map(Cell::index) {
-                // The neighbours of a cell on the board, by index: no bounds to test but the
-                // edges the head is on.
-                let (x, y) = (head.x as u8, head.y as u8);
-                let (w, h) = (self.params.width, self.params.height);
-                mark_if(&mut taken, i.wrapping_add(width), y + 1 < h);
-                mark_if(&mut taken, i.wrapping_sub(width), y > 0);
-                mark_if(&mut taken, i.wrapping_sub(1), x > 0);
-                mark_if(&mut taken, i.wrapping_add(1), x + 1 < w);
+            if let Some(cell) = self.occupancy.cell(head) {
+                for (i, on_board) in self.neighbours(head, cell) {
+                    mark_if(&mut taken, i, on_board);
+                }
             } else {
                 // A head off the board (only between the stages, before eliminations): its
                 // neighbours on the board.
@@ -449,6 +436,22 @@ impl SnakeGame {
             *f = !t & valid;
         }
         free
+    }
+
+    /// The four neighbours of `head`, on the board at `cell`, by index (`y * width + x`),
+    /// each with whether it is on the board: no bounds to test but the edges the head is on.
+    /// The index of a neighbour off the board means nothing.
+    #[inline(always)]
+    fn neighbours(&self, head: Point, cell: Cell) -> [(usize, bool); 4] {
+        let (i, width) = (cell.index(), usize::from(self.params.width));
+        let (x, y) = (head.x as u8, head.y as u8);
+        let (w, h) = (self.params.width, self.params.height);
+        [
+            (i.wrapping_add(width), y + 1 < h),
+            (i.wrapping_sub(width), y > 0),
+            (i.wrapping_sub(1), x > 0),
+            (i.wrapping_add(1), x + 1 < w),
+        ]
     }
 }
 
