@@ -83,6 +83,8 @@ pub enum Added {
     /// It conflicts with a record of the same match: both are set aside and this evidence
     /// convicts the double signer (forward it).
     Conflict(Box<Evidence>),
+    /// An answer to no claim known yet: kept, and applied when its claim arrives.
+    Held,
 }
 
 /// What a node accepted in one epoch of one league.
@@ -96,6 +98,8 @@ pub struct EpochLedger {
     /// Each claim's accused and conversation, checked once when the claim was added.
     checked: BTreeMap<Hash32, (PlayerId, Conversation)>,
     answered: BTreeSet<Hash32>,
+    /// Answers that came before their claim, by the hash of their bytes.
+    held_answers: BTreeMap<Hash32, MatchMessage>,
     convicted: BTreeMap<PlayerId, Hash32>,
     evidence: BTreeMap<Hash32, Evidence>,
 }
@@ -186,12 +190,23 @@ impl EpochLedger {
         }
         let checked =
             check_claim_conversation(&claim).map_err(|e| LedgerError::Rejected(e.to_string()))?;
+        // An answer that came first voids the claim as if it came after.
+        let (accused, conversation) = &checked;
+        if self
+            .held_answers
+            .values()
+            .any(|a| answers_checked_claim(accused, conversation, a))
+        {
+            self.answered.insert(key);
+        }
         self.checked.insert(key, checked);
         self.claims.insert(key, claim);
         Ok(Added::New)
     }
 
-    /// Records an answer to a known claim: the claim is void.
+    /// Records an answer: the claims it answers are void. An answer that answers no claim
+    /// known yet is held, and voids the claims it answers when they arrive
+    /// ([`Added::Held`]), so the summary does not depend on which came first.
     pub fn add_answer(&mut self, answer: &MatchMessage) -> Result<Added, LedgerError> {
         // Only a claim of the answer's own match can be answered (the conversation refuses
         // other matches' messages), and the claims were checked when added: one signature
@@ -204,7 +219,14 @@ impl EpochLedger {
             .map(|(k, _)| *k)
             .collect();
         if hit.is_empty() {
-            return Err(LedgerError::Rejected("answers no known claim".into()));
+            answer
+                .verify_signature()
+                .map_err(|e| LedgerError::Rejected(e.to_string()))?;
+            let key = keccak256(&[&crate::wire::encode(answer)]);
+            return Ok(match self.held_answers.insert(key, answer.clone()) {
+                None => Added::Held,
+                Some(_) => Added::Duplicate,
+            });
         }
         let mut added = Added::Duplicate;
         for k in hit {
@@ -223,7 +245,11 @@ impl EpochLedger {
         if self.evidence.insert(key, evidence).is_some() {
             return Ok(Added::Duplicate);
         }
-        self.convicted.entry(culprit).or_insert(key);
+        // One key per culprit, the lowest: the same whatever order the evidence came in.
+        self.convicted
+            .entry(culprit)
+            .and_modify(|k| *k = (*k).min(key))
+            .or_insert(key);
         Ok(Added::New)
     }
 

@@ -16,6 +16,7 @@ use nets_tournament::messages::{MatchHeader, OutcomeRecord};
 use nets_tournament::protocol::{Event, MatchConfig, MatchMachine};
 use nets_tournament::rating::{Glicko2Params, Ratings, canonical_bytes};
 use nets_tournament::timeout::TimeoutClaim;
+use proptest::strategy::Strategy;
 
 fn key(i: u8) -> Keypair {
     Keypair::from_secret([i.wrapping_add(100); 32])
@@ -233,4 +234,141 @@ fn an_unanswered_claim_is_a_forfeit_and_an_answered_one_is_not() {
     assert_eq!(s.games.len(), 0);
     // Nobody scored: both get their fee back.
     assert_eq!(s.payout.paid.get(&key(0).id()), Some(&500));
+}
+
+/// One item of an epoch, as a node may receive it.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug)]
+enum Any {
+    Outcome(OutcomeRecord),
+    Claim(TimeoutClaim),
+    Answer(nets_tournament::messages::MatchMessage),
+    Evidence(Evidence),
+}
+
+/// A claim by seat B in a duel of `a` and `b` where A went silent after B's answer, and A's
+/// late reveal, which answers it.
+fn claim_and_answer(
+    epoch: u64,
+    a: u8,
+    b: u8,
+) -> (TimeoutClaim, nets_tournament::messages::MatchMessage) {
+    let header = MatchHeader {
+        epoch,
+        round: 9,
+        env: EnvSpec::Snake(SnakeParams::duel(7)),
+        a: key(a).id(),
+        b: key(b).id(),
+    };
+    let cfg = MatchConfig::default();
+    let mut ma = MatchMachine::new(0, header.clone(), key(a), [a; 32], cfg).unwrap();
+    let mut mb = MatchMachine::new(0, header, key(b), [b; 32], cfg).unwrap();
+    mb.handle_message(0, ma.poll_transmit().unwrap());
+    ma.handle_message(0, mb.poll_transmit().unwrap());
+    mb.handle_timeout(cfg.step_timeout);
+    let claim = std::iter::from_fn(|| mb.poll_event())
+        .find_map(|e| match e {
+            Event::TimeoutClaimed(c) => Some(c),
+            _ => None,
+        })
+        .unwrap();
+    while let Some(Event::ActionNeeded { .. }) = ma.poll_event() {
+        ma.supply_action(0, 0).unwrap();
+    }
+    (claim, ma.poll_transmit().unwrap())
+}
+
+/// Every kind of item of one epoch: records, an answered and an unanswered claim, the
+/// answer, and evidence against two keys (one of them twice).
+fn epoch_items() -> &'static [Any] {
+    static ITEMS: std::sync::OnceLock<Vec<Any>> = std::sync::OnceLock::new();
+    ITEMS.get_or_init(|| {
+        let mut items: Vec<Any> = [(0, 1), (1, 2), (2, 3), (0, 3)]
+            .into_iter()
+            .map(|(i, j)| Any::Outcome(play(7, 0, i, j)))
+            .collect();
+        let (answered, answer) = claim_and_answer(7, 4, 5);
+        let (unanswered, _) = claim_and_answer(7, 5, 0);
+        items.push(Any::Claim(answered));
+        items.push(Any::Answer(answer));
+        items.push(Any::Claim(unanswered));
+        let league = nets_tournament::hash::Hash32([1; 32]);
+        let root = nets_tournament::hash::Hash32([2; 32]);
+        for (culprit, totals) in [(3u8, [1u128, 2]), (3, [1, 3]), (2, [5, 6])] {
+            let first = Attestation::sign(&key(culprit), league, 7, root, root, totals[0]);
+            let second = Attestation::sign(&key(culprit), league, 7, root, root, totals[1]);
+            items.push(Any::Evidence(Evidence::ConflictingAttestations {
+                first,
+                second,
+            }));
+        }
+        items
+    })
+}
+
+fn close_in_order(order: &[usize]) -> nets_tournament::epoch::EpochSummary {
+    let items = epoch_items();
+    let mut ledger = EpochLedger::new(7);
+    for i in order {
+        // Refusals (an answer to no claim before close) change nothing either.
+        let _ = match &items[*i] {
+            Any::Outcome(r) => ledger.add_outcome(r.clone()),
+            Any::Claim(c) => ledger.add_claim(c.clone()),
+            Any::Answer(m) => ledger.add_answer(m),
+            Any::Evidence(e) => ledger.add_evidence(e.clone()),
+        };
+    }
+    ledger
+        .close(
+            &Ratings::new(),
+            &Glicko2Params::default(),
+            &entries(6, 1_000),
+            &RewardTable::default(),
+        )
+        .unwrap()
+}
+
+#[test]
+fn an_answer_that_comes_before_its_claim_still_voids_it() {
+    let (claim, answer) = claim_and_answer(7, 4, 5);
+    let mut ledger = EpochLedger::new(7);
+    assert_eq!(ledger.add_answer(&answer).unwrap(), Added::Held);
+    assert_eq!(ledger.add_answer(&answer).unwrap(), Added::Duplicate);
+    ledger.add_claim(claim).unwrap();
+    let s = ledger
+        .close(
+            &Ratings::new(),
+            &Glicko2Params::default(),
+            &entries(6, 1_000),
+            &RewardTable::default(),
+        )
+        .unwrap();
+    assert!(s.games.is_empty(), "the claim was answered: no forfeit");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Records, claims, answers, evidence and duplicates of them, in any order: the same
+    /// summary, byte for byte.
+    #[test]
+    fn the_summary_does_not_depend_on_arrival_order(
+        order in proptest::strategy::Just((0..epoch_items().len()).collect::<Vec<usize>>())
+            .prop_shuffle(),
+        dups in proptest::collection::vec(0..epoch_items().len(), 0..6),
+    ) {
+        let reference = close_in_order(&(0..epoch_items().len()).collect::<Vec<_>>());
+        let mut shuffled = order.clone();
+        shuffled.extend(dups);
+        let summary = close_in_order(&shuffled);
+        proptest::prop_assert_eq!(&summary, &reference);
+        proptest::prop_assert_eq!(
+            canonical_bytes(&summary.ratings),
+            canonical_bytes(&reference.ratings)
+        );
+        // The answered claim is no forfeit; the unanswered one is; both frauds are listed.
+        proptest::prop_assert_eq!(reference.standings[&key(0).id()].forfeits, 0);
+        proptest::prop_assert_eq!(reference.standings[&key(5).id()].forfeits, 1);
+        proptest::prop_assert_eq!(reference.rewards.convicted.len(), 2);
+    }
 }
