@@ -24,10 +24,10 @@ use serde::Deserialize;
 use tokio::sync::watch;
 
 use crate::daemon::Status;
-use crate::item::Item;
 use crate::metrics::Metrics;
 use crate::rankings::{self, Format};
 use crate::store::Store;
+use nets_tournament::node::item::Item;
 
 /// What the handlers read.
 #[derive(Clone, Debug)]

@@ -41,7 +41,7 @@ pub struct Config {
     /// Networking.
     pub network: NetworkConfig,
     /// Epochs and rounds: every node of a network must use the same values.
-    pub schedule: ScheduleConfig,
+    pub schedule: Schedule,
     /// What this node plays.
     pub play: PlayConfig,
     /// The HTTP API.
@@ -81,82 +81,7 @@ impl Default for NetworkConfig {
     }
 }
 
-/// Epoch and round timing, in milliseconds of Unix time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ScheduleConfig {
-    /// Start of epoch 0.
-    pub genesis_ms: u64,
-    /// Length of an epoch.
-    pub epoch_ms: u64,
-    /// Rounds start this often within an epoch.
-    pub round_ms: u64,
-    /// The first round starts this long after the epoch opens (discovery settles).
-    pub warmup_ms: u64,
-    /// No round starts later than this before the epoch closes, so matches end in time.
-    pub last_round_ms: u64,
-    /// An epoch counts as closed this long after its end: late outcomes and catch-up fetches
-    /// arrive within it.
-    pub grace_ms: u64,
-    /// A player that stays silent this long in a match is claimed against.
-    pub step_timeout_ms: u64,
-    /// The accused has this long to answer a claim.
-    pub answer_timeout_ms: u64,
-}
-
-impl Default for ScheduleConfig {
-    fn default() -> Self {
-        Self {
-            genesis_ms: 1_767_225_600_000, // 2026-01-01T00:00:00Z
-            epoch_ms: 600_000,
-            round_ms: 60_000,
-            warmup_ms: 10_000,
-            last_round_ms: 60_000,
-            grace_ms: 20_000,
-            step_timeout_ms: 5_000,
-            answer_timeout_ms: 5_000,
-        }
-    }
-}
-
-impl ScheduleConfig {
-    /// The epoch clock.
-    pub fn clock(&self) -> nets_tournament::epoch::EpochClock {
-        nets_tournament::epoch::EpochClock {
-            genesis: self.genesis_ms,
-            length: self.epoch_ms.max(1),
-        }
-    }
-
-    /// Epochs before the returned one are closed at `now`: their grace period has passed.
-    pub fn closed_before(&self, now: u64) -> u64 {
-        let clock = self.clock();
-        (0..=clock.epoch_at(now))
-            .rev()
-            .find(|e| now >= clock.close_of(*e).saturating_add(self.grace_ms))
-            .map(|e| e.saturating_add(1))
-            .unwrap_or(0)
-    }
-
-    fn check(&self) -> Result<(), ConfigError> {
-        if self.epoch_ms == 0 || self.round_ms == 0 {
-            return Err(ConfigError::Invalid(
-                "schedule.epoch_ms and schedule.round_ms must be positive".into(),
-            ));
-        }
-        if self.warmup_ms.saturating_add(self.last_round_ms) > self.epoch_ms {
-            return Err(ConfigError::Invalid(
-                "schedule.warmup_ms + schedule.last_round_ms must fit in schedule.epoch_ms".into(),
-            ));
-        }
-        if self.grace_ms >= self.epoch_ms {
-            return Err(ConfigError::Invalid(
-                "schedule.grace_ms must be shorter than schedule.epoch_ms".into(),
-            ));
-        }
-        Ok(())
-    }
-}
+pub use nets_tournament::node::Schedule;
 
 /// A league this node enters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -392,7 +317,9 @@ impl Config {
 
     /// Checks values that must agree.
     pub fn check(&self) -> Result<(), ConfigError> {
-        self.schedule.check()?;
+        self.schedule
+            .check()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         for l in &self.play.leagues {
             l.league()?;
         }

@@ -1,21 +1,16 @@
-//! The daemon: one event loop that drives the tournament core over the network.
+//! The daemon: the adapter that drives the node core ([`NodeCore`]) over the network.
 //!
-//! The loop owns the swarm, the match machines and the schedule; everything else talks to it
-//! through bounded channels:
+//! Every market rule (the schedule, entries and the draw, which invitations to accept, the
+//! intake of items and its verdicts, catch-up, epoch close, the hand-off to settlement) is
+//! the core's. This loop moves bytes and events between the core and the rest:
 //!
-//! - match streams run in their own tasks (one per match), which pass frames in and out;
-//! - agents think on tokio's blocking pool and send their moves back;
-//! - the HTTP API reads the store and a status snapshot the loop publishes.
+//! - libp2p: gossip in and out, fetches, dials, connections and the pruning policy;
+//! - match streams, each in its own task, which pass frames in and out;
+//! - [`MatchMachine`]s, one per match, with the agents that think on tokio's blocking pool;
+//! - the sled store, the settler's channels, the HTTP API's status snapshot and metrics.
 //!
-//! What the loop does, in time order: it joins the DHT through the bootstrap list; during each
-//! epoch it signs and gossips its entries into its leagues for the next one, and shortly before
-//! that epoch starts it pulls the entries it missed from a few peers, so that every node draws
-//! from the same entrant list; at each round it draws the pairings from the public beacon and,
-//! in seat A, opens a stream to its opponent (dialling the addresses its entry carries); it pumps each
-//! [`MatchMachine`] (messages, agent moves, timeouts); it stores every finished outcome and
-//! claim durably *before* gossiping it; it validates gossip with the tournament core before
-//! gossipsub forwards it; after each epoch's close it fetches what it missed from peers; and it
-//! prunes connections to keep their number bounded.
+//! It reads the clock once per event and hands it to the core; it drains the core's outputs
+//! after every event.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -28,28 +23,29 @@ use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify};
+use nets_p2p::gossip::{GossipTopic, Topic};
 use nets_p2p::policy::{Connected, prune};
 use nets_p2p::{Behaviour, BehaviourEvent, MATCH_PROTOCOL, MAX_MATCH_FRAME, frame};
 use nets_tournament::hash::{Hash32, keccak256};
 use nets_tournament::identity::{Domain, Keypair, PlayerId};
-use nets_tournament::league::League;
 use nets_tournament::messages::{Body, MatchHeader, MatchMessage};
-use nets_tournament::pairing::{PairingParams, draw_round};
+use nets_tournament::node::item::Item;
+use nets_tournament::node::{CoreConfig, Ignored, NodeCore, NodeEvent, Output, Verdict};
 use nets_tournament::protocol::{Event, MatchConfig, MatchMachine};
 use nets_tournament::wire;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::{AgentError, Player};
 use crate::config::Config;
-use crate::entrants::{EntrantBook, Noted};
-use crate::item::Item;
 use crate::metrics::{Metrics, kind};
 use crate::players::PlayerFactory;
 use crate::rankings;
 use crate::settler::{AttestationMsg, SettleIn, SettlementStatus, SettlerLink};
-use crate::store::{Durability, Store};
+use crate::store::Store;
+
+pub use nets_tournament::node::frames::{FetchRequest, FetchResponse, Frame, MAX_FETCH_ITEMS};
 
 /// Milliseconds of Unix time.
 pub fn now_ms() -> u64 {
@@ -58,58 +54,6 @@ pub fn now_ms() -> u64 {
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
 }
-
-/// A frame on a match stream.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[allow(clippy::large_enum_variant)]
-pub enum Frame {
-    /// Seat A opens the match: the header both will sign.
-    Invite(MatchHeader),
-    /// A protocol message.
-    Message(MatchMessage),
-    /// Seat B refuses the invitation, saying why; or seat A withdraws an invitation that was
-    /// not accepted in time.
-    Decline(String),
-    /// Seat B accepts the invitation; seat A's clock starts only then.
-    Accept,
-}
-
-/// A fetch request.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum FetchRequest {
-    /// The ids of an epoch's items.
-    Inventory {
-        /// The epoch.
-        epoch: u64,
-    },
-    /// Items by id.
-    Items {
-        /// At most [`MAX_FETCH_ITEMS`] ids.
-        ids: Vec<Hash32>,
-    },
-}
-
-/// A fetch response.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum FetchResponse {
-    /// The ids of an epoch's items.
-    Inventory {
-        /// The epoch.
-        epoch: u64,
-        /// Ids, ascending.
-        ids: Vec<Hash32>,
-    },
-    /// The items found, as canonical bytes.
-    Items {
-        /// Items.
-        items: Vec<serde_bytes::ByteBuf>,
-    },
-    /// The request was refused.
-    Refused(String),
-}
-
-/// Most items asked for in one request.
-pub const MAX_FETCH_ITEMS: usize = 64;
 
 /// What the loop publishes for the API.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -260,23 +204,16 @@ pub struct NodeHandle {
     pub task: tokio::task::JoinHandle<Result<()>>,
 }
 
-/// Epochs closed before this long after a start go to the settler only then: the node signs
-/// an epoch's roots once (signing other roots later would be equivocation), so it first
-/// fetches what it missed while it was down.
-const SETTLE_AFTER_MS: u64 = 10_000;
 /// How long a finished match is kept for late messages and claims.
 const LINGER_MS: u64 = 15_000;
-/// Entries for an epoch are pulled from peers this long (at most a quarter of an epoch)
-/// before it starts.
-const ENTRY_SYNC_LEAD_MS: u64 = 5_000;
-/// Peers asked for an epoch's inventory at once.
-const SYNC_PEERS: usize = 3;
 /// Frames queued to a match stream.
 const LINK_QUEUE: usize = 64;
 /// Inputs queued from all streams to the loop.
 const NET_QUEUE: usize = 1024;
 /// Agent answers queued to the loop.
 const AGENT_QUEUE: usize = 256;
+/// The loop ticks at least this often (match deadlines, pruning, status).
+const TICK_MS: u64 = 50;
 
 /// Starts a node on the current tokio runtime; it runs until `shutdown` is cancelled.
 pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<NodeHandle> {
@@ -306,7 +243,21 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         };
         bootstrap.push((peer, addr));
     }
-    let leagues = parts.config.leagues()?;
+    let core_config = CoreConfig {
+        schedule: parts.config.schedule,
+        leagues: parts.config.leagues()?,
+        enter: parts.config.play.enter,
+        max_matches: parts.config.play.max_matches,
+        settles: parts.settler.is_some(),
+        bootstrap: !bootstrap.is_empty(),
+    };
+    let me = parts.key.id();
+    let core = NodeCore::new(
+        now_ms(),
+        Keypair::from_secret(parts.key.secret()),
+        core_config,
+        parts.store.clone(),
+    );
     let (status_tx, status_rx) = watch::channel(Status::default());
     let (net_tx, net_rx) = mpsc::channel(NET_QUEUE);
     let (agent_tx, agent_rx) = mpsc::channel(AGENT_QUEUE);
@@ -316,17 +267,16 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         None => (None, None, None),
     };
     let node = Node {
+        core,
         settle_tx,
         settle_status,
-        settle_sent: 0,
-        me: parts.key.id(),
+        me,
         key: parts.key,
         peer_id,
         config: parts.config,
         store: parts.store,
         players: parts.players,
         metrics: parts.metrics,
-        leagues,
         swarm,
         control,
         bootstrap,
@@ -338,16 +288,7 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         waiting_links: BTreeMap::new(),
         invitations: BTreeMap::new(),
         next_link: 0,
-        entrants: EntrantBook::default(),
-        entered: BTreeSet::new(),
-        entries_synced: BTreeSet::new(),
-        last_entry_try: 0,
-        rounds_done: BTreeSet::new(),
-        connected: BTreeMap::new(),
         listen: Vec::new(),
-        closed_before: 0,
-        synced: BTreeSet::new(),
-        synced_again: BTreeSet::new(),
         pending_fetch: BTreeMap::new(),
         finished: 0,
         spam_per_second: parts.spam_per_second,
@@ -361,11 +302,6 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         thrown: BTreeSet::new(),
         last_prune: 0,
         last_status: 0,
-        started: now_ms(),
-        bootstrapped: false,
-        caught_up: false,
-        summaries: rankings::SummaryCache::default(),
-        beacon_cache: None,
     };
     let task = tokio::spawn(node.run(net_rx, agent_rx, publish_rx, shutdown));
     Ok(NodeHandle {
@@ -375,10 +311,9 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
     })
 }
 
-/// A league's pairing inputs: league id, ratings, beacon.
-type PairingInputs = (Hash32, nets_tournament::rating::Ratings, Hash32);
-
 struct Node {
+    /// Every decision the node makes.
+    core: NodeCore<PeerId, Store>,
     key: Keypair,
     me: PlayerId,
     peer_id: PeerId,
@@ -386,7 +321,6 @@ struct Node {
     store: Store,
     players: PlayerFactory,
     metrics: Arc<Metrics>,
-    leagues: Vec<League>,
     swarm: Swarm<Behaviour>,
     control: libp2p_stream::Control,
     bootstrap: Vec<(PeerId, Multiaddr)>,
@@ -396,27 +330,12 @@ struct Node {
     matches: BTreeMap<Hash32, Live>,
     /// Link id → match id, once a link carries a match.
     links: BTreeMap<u64, Option<Hash32>>,
-    /// Incoming links waiting for their invitation.
+    /// Incoming links waiting for their invitation (the core closes them when it is late).
     waiting_links: BTreeMap<u64, (PeerId, mpsc::Sender<Vec<u8>>)>,
     /// Invitations sent, by link, until accepted, declined, or withdrawn.
     invitations: BTreeMap<u64, Invitation>,
     next_link: u64,
-    /// Entrants by league and epoch, for the pairing draw.
-    entrants: EntrantBook,
-    /// (League id, epoch) this node's entry was gossiped for.
-    entered: BTreeSet<(Hash32, u64)>,
-    /// Epochs whose entries were pulled from peers before they started.
-    entries_synced: BTreeSet<u64>,
-    /// When publishing an entry was last tried.
-    last_entry_try: u64,
-    rounds_done: BTreeSet<(u64, u32)>,
-    connected: BTreeMap<PeerId, u64>,
     listen: Vec<Multiaddr>,
-    closed_before: u64,
-    /// Epochs fetched from peers after their close ...
-    synced: BTreeSet<u64>,
-    /// ... and fetched again a little later.
-    synced_again: BTreeSet<u64>,
     pending_fetch: BTreeMap<OutboundRequestId, PeerId>,
     finished: u64,
     last_prune: u64,
@@ -440,18 +359,9 @@ struct Node {
     /// Matches this node threw, by epoch.
     thrown: BTreeSet<(u64, Hash32)>,
     last_status: u64,
-    started: u64,
-    bootstrapped: bool,
-    caught_up: bool,
-    /// Epoch summaries computed so far.
-    summaries: rankings::SummaryCache,
-    /// Ratings and beacon for pairings, by the epoch they serve.
-    beacon_cache: Option<(u64, Vec<PairingInputs>)>,
     /// Into the settler, if the node settles.
     settle_tx: Option<mpsc::Sender<SettleIn>>,
     settle_status: Option<watch::Receiver<SettlementStatus>>,
-    /// Epochs below this were handed to the settler.
-    settle_sent: u64,
 }
 
 impl Node {
@@ -463,14 +373,11 @@ impl Node {
         shutdown: CancellationToken,
     ) -> Result<()> {
         self.accept_streams()?;
-        for (peer, addr) in self.bootstrap.clone() {
+        for (peer, addr) in &self.bootstrap {
             self.swarm
                 .behaviour_mut()
                 .kad
-                .add_address(&peer, addr.clone());
-            if let Err(e) = self.swarm.dial(addr.clone()) {
-                tracing::warn!(%addr, "cannot dial bootstrap peer: {e}");
-            }
+                .add_address(peer, addr.clone());
         }
         // Peers remembered from an earlier run.
         if let Ok(book) = self.store.peers() {
@@ -494,25 +401,8 @@ impl Node {
             }
             Err(e) => tracing::error!("reading matches in flight: {e}"),
         }
-        // Entries stored before a restart still count (this node's own among them).
-        let epoch = self.config.schedule.clock().epoch_at(now_ms());
-        for e in epoch..=epoch.saturating_add(1) {
-            match self.store.epoch_items(e) {
-                Ok(items) => {
-                    for item in items {
-                        if let crate::item::Item::Entry(entry) = item {
-                            if entry.player == self.me {
-                                self.entered.insert((entry.league, entry.epoch));
-                            }
-                            self.note_entry(entry);
-                        }
-                    }
-                }
-                Err(e) => tracing::error!("reading stored entries: {e}"),
-            }
-        }
         tracing::info!(peer_id = %self.peer_id, agent = %self.players.spec(), "node started");
-        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        let mut tick = tokio::time::interval(Duration::from_millis(TICK_MS));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
@@ -528,6 +418,7 @@ impl Node {
                 } => self.publish_attestation(bytes),
                 _ = tick.tick() => self.on_tick(),
             }
+            self.drain();
         }
         tracing::info!("shutting down");
         self.store.flush()?;
@@ -555,6 +446,120 @@ impl Node {
         Ok(())
     }
 
+    // ---- the core's outputs ----
+
+    /// Carries out what the core decided.
+    fn drain(&mut self) {
+        while let Some(output) = self.core.poll_output() {
+            match output {
+                Output::DialBootstrap => {
+                    for (peer, addr) in self.bootstrap.clone() {
+                        self.swarm
+                            .behaviour_mut()
+                            .kad
+                            .add_address(&peer, addr.clone());
+                        if let Err(e) = self.swarm.dial(addr.clone()) {
+                            tracing::warn!(%addr, "cannot dial bootstrap peer: {e}");
+                        }
+                    }
+                }
+                Output::JoinDht => {
+                    if let Err(e) = self.swarm.behaviour_mut().kad.bootstrap() {
+                        tracing::debug!("kademlia bootstrap: {e}");
+                    }
+                }
+                Output::Publish { topic, bytes } => {
+                    match self
+                        .swarm
+                        .behaviour_mut()
+                        .gossipsub
+                        .publish(topic.ident(), bytes.clone())
+                    {
+                        Ok(_) | Err(gossipsub::PublishError::Duplicate) => {
+                            self.metrics.gossip_published.inc();
+                        }
+                        Err(e) => {
+                            // Peers fetch it after the epoch's close if gossip cannot carry it
+                            // now; the core tries its entries again.
+                            tracing::debug!("gossip on {}: {e}", topic.name());
+                            self.core.handle_publish_failed(now_ms(), &bytes);
+                        }
+                    }
+                }
+                Output::Fetch { peer, request } => {
+                    let id = self
+                        .swarm
+                        .behaviour_mut()
+                        .fetch
+                        .send_request(&peer, wire::encode(&request));
+                    self.pending_fetch.insert(id, peer);
+                }
+                Output::OpenMatch(header) => self.open_match(now_ms(), header),
+                Output::CloseLink(link) => {
+                    if let Some((peer, _tx)) = self.waiting_links.remove(&link) {
+                        // Dropping the sender ends the link's task.
+                        tracing::info!(%peer, "closing a match link that carried no match in time");
+                        self.links.remove(&link);
+                        self.metrics
+                            .matches
+                            .get_or_create(&kind("silent_link"))
+                            .inc();
+                    }
+                }
+                Output::EpochClosed { league, summaries } => {
+                    self.metrics
+                        .closed_epoch
+                        .set(i64::try_from(self.core.closed_before()).unwrap_or(i64::MAX) - 1);
+                    if let Some(last) = summaries.last() {
+                        let t = rankings::table(&league, last);
+                        tracing::info!(
+                            epoch = t.epoch,
+                            outcomes_root = %&t.outcomes_root[..16],
+                            players = t.rows.len(),
+                            "epoch closed"
+                        );
+                        let bytes = nets_tournament::rating::canonical_bytes(&last.ratings);
+                        if let Err(e) = self.store.put_ratings(&league, last.epoch, &bytes) {
+                            self.metrics.store_failures.inc();
+                            tracing::error!("storing ratings: {e}");
+                        }
+                    }
+                }
+                Output::Settle(summaries) => {
+                    let first = summaries.first().map_or(0, |s| s.epoch);
+                    let sent = self
+                        .settle_tx
+                        .as_ref()
+                        .is_some_and(|tx| tx.try_send(SettleIn::Closed(summaries)).is_ok());
+                    if !sent {
+                        tracing::warn!("the settler is not keeping up");
+                        self.core.handle_settlement_busy(first);
+                    }
+                }
+                Output::Event(event) => self.on_core_event(event),
+            }
+        }
+    }
+
+    fn on_core_event(&mut self, event: NodeEvent) {
+        match event {
+            NodeEvent::Entered { league, epoch } => {
+                tracing::info!(epoch, league = %short(&league), "entered");
+            }
+            NodeEvent::LateEntry { epoch, player } => {
+                tracing::info!(epoch, ?player, "an entry came after the cutoff");
+            }
+            NodeEvent::RoundSkipped { epoch, round } => {
+                tracing::info!(epoch, round, "skipping a round: too many matches in flight");
+            }
+            NodeEvent::StoreFailed { doing, error } => {
+                self.metrics.store_failures.inc();
+                tracing::error!("store failed while {doing}: {error}");
+            }
+            other => tracing::debug!(?other, "node event"),
+        }
+    }
+
     // ---- time ----
 
     fn on_tick(&mut self) {
@@ -570,22 +575,16 @@ impl Node {
         }
         self.reap(now);
         self.expire_invitations(now);
-        let clock = self.config.schedule.clock();
-        let epoch = clock.epoch_at(now);
+        let epoch = self.config.schedule.epoch_at(now);
         self.metrics
             .epoch
             .set(i64::try_from(epoch).unwrap_or(i64::MAX));
-        self.join_dht();
-        self.enter_leagues(now, epoch);
-        self.sync_entries(now, epoch);
+        self.core.handle_tick(now, self.live_matches());
         if now.saturating_sub(self.last_prune) >= 500 {
             self.last_prune = now;
             self.prune_connections();
         }
-        self.schedule_rounds(now, epoch);
         self.spam();
-        self.close_epochs(now, epoch);
-        self.settle_after_catch_up(now);
         if now.saturating_sub(self.last_status) >= 500 {
             self.last_status = now;
             self.publish_status(epoch);
@@ -595,10 +594,10 @@ impl Node {
     /// A simulated spammer's tick (50 ms): publishes its share of junk on the outcomes topic,
     /// bytes that decode as nothing, 32 to 1 000 of them.
     fn spam(&mut self) {
-        if self.spam_per_second == 0 || self.connected.is_empty() {
+        if self.spam_per_second == 0 || self.core.peers().next().is_none() {
             return;
         }
-        let topic = nets_p2p::gossip::Topic::Outcomes.ident();
+        let topic = Topic::Outcomes.ident();
         for _ in 0..self.spam_per_second.div_ceil(20) {
             let n = self.junk_nonce;
             self.junk_nonce = n.saturating_add(1);
@@ -619,120 +618,6 @@ impl Node {
         }
     }
 
-    /// Once connected, fills the Kademlia routing table (Kademlia refreshes it by itself
-    /// afterwards).
-    fn join_dht(&mut self) {
-        if self.connected.is_empty() || self.bootstrapped {
-            return;
-        }
-        self.bootstrapped = true;
-        if let Err(e) = self.swarm.behaviour_mut().kad.bootstrap() {
-            tracing::debug!("kademlia bootstrap: {e}");
-        }
-    }
-
-    /// When epoch `epoch` starts (Unix ms).
-    fn epoch_start(&self, epoch: u64) -> u64 {
-        let s = self.config.schedule;
-        s.clock().close_of(epoch).saturating_sub(s.epoch_ms)
-    }
-
-    /// Entries for `epoch` that arrive from now on do not count in its entrant list: every
-    /// node fixes the list half-way through the warm-up, before the first round is drawn.
-    fn entry_cutoff(&self, epoch: u64) -> u64 {
-        self.epoch_start(epoch)
-            .saturating_add(self.config.schedule.warmup_ms / 2)
-    }
-
-    /// Signs and gossips this node's entries for the next epoch (and for the current one
-    /// before it started, which is how a devnet's first epoch is entered). A node that starts
-    /// in the middle of an epoch enters the next one.
-    fn enter_leagues(&mut self, now: u64, epoch: u64) {
-        if !self.config.play.enter
-            || self.listen.is_empty()
-            || self.connected.is_empty()
-            || now.saturating_sub(self.last_entry_try) < 1_000
-        {
-            return;
-        }
-        let contacts: Vec<String> = self
-            .listen
-            .iter()
-            .filter(|a| !is_unspecified(a))
-            .map(|a| a.to_string())
-            .collect();
-        for e in epoch..=epoch.saturating_add(1) {
-            if now >= self.epoch_start(e) {
-                continue;
-            }
-            for league in self.leagues.clone() {
-                let key = (league.id(), e);
-                if self.entered.contains(&key) {
-                    continue;
-                }
-                self.last_entry_try = now;
-                let entry = nets_tournament::league::Entry::sign(
-                    &self.key,
-                    league.id(),
-                    e,
-                    contacts.clone(),
-                );
-                let item = Item::Entry(entry.clone());
-                let bytes = item.to_bytes();
-                if let Err(err) = self.store.put_item(&item, &bytes, Durability::Now) {
-                    tracing::error!("cannot store our entry: {err}");
-                    continue;
-                }
-                self.note_entry(entry);
-                match self
-                    .swarm
-                    .behaviour_mut()
-                    .gossipsub
-                    .publish(item.topic().ident(), bytes)
-                {
-                    Ok(_) | Err(gossipsub::PublishError::Duplicate) => {
-                        self.metrics.gossip_published.inc();
-                        self.entered.insert(key);
-                        tracing::info!(epoch = e, league = %short(&league.id()), "entered");
-                    }
-                    // Tried again in a second; peers also pull entries before the epoch.
-                    Err(err) => tracing::debug!("gossip of our entry: {err}"),
-                }
-            }
-        }
-    }
-
-    /// Shortly before an epoch starts, pulls its entries from a few peers: gossip may have
-    /// missed some (a node that joined after they were published never saw them).
-    fn sync_entries(&mut self, now: u64, epoch: u64) {
-        let next = epoch.saturating_add(1);
-        let lead = ENTRY_SYNC_LEAD_MS.min(self.config.schedule.epoch_ms / 4);
-        if now.saturating_add(lead) >= self.epoch_start(next)
-            && !self.connected.is_empty()
-            && self.entries_synced.insert(next)
-        {
-            self.sync_epoch(next);
-        }
-        // Entrant lists of epochs that are over are no longer needed.
-        self.entrants.forget_before(epoch.saturating_sub(1));
-        self.entered.retain(|(_, e)| e.saturating_add(1) >= epoch);
-        self.entries_synced.retain(|e| e.saturating_add(1) >= epoch);
-    }
-
-    /// Counts an entry into one of this node's leagues, if it came before the cutoff.
-    fn note_entry(&mut self, entry: nets_tournament::league::Entry) {
-        if !self.leagues.iter().any(|l| l.id() == entry.league) {
-            return;
-        }
-        let (epoch, player) = (entry.epoch, entry.player);
-        let cutoff = self.entry_cutoff(epoch);
-        match self.entrants.note(entry, now_ms(), cutoff, &self.me) {
-            Noted::New => tracing::debug!(epoch, ?player, "entrant"),
-            Noted::Known => {}
-            Noted::Late => tracing::info!(epoch, ?player, "an entry came after the cutoff"),
-        }
-    }
-
     fn prune_connections(&mut self) {
         let mut protected: BTreeSet<PeerId> = self
             .swarm
@@ -747,8 +632,8 @@ impl Node {
         protected.extend(self.pending_fetch.values().copied());
         protected.extend(self.bootstrap.iter().map(|(p, _)| *p));
         let connected: Vec<Connected> = self
-            .connected
-            .iter()
+            .core
+            .peers()
             .map(|(peer, since)| Connected {
                 peer: *peer,
                 since: *since,
@@ -758,104 +643,6 @@ impl Node {
             tracing::debug!(%peer, "pruning connection");
             self.metrics.pruned.inc();
             let _ = self.swarm.disconnect_peer_id(peer);
-        }
-    }
-
-    /// Ratings and beacon for pairings in `epoch`: from the epochs closed before `epoch - 1`
-    /// (certainly closed everywhere by then), the same on every node that holds the same items.
-    fn pairing_inputs(
-        &mut self,
-        epoch: u64,
-        league: &League,
-    ) -> (nets_tournament::rating::Ratings, Hash32) {
-        let id = league.id();
-        if let Some((e, cached)) = &self.beacon_cache
-            && *e == epoch
-            && let Some((_, r, b)) = cached.iter().find(|(l, _, _)| *l == id)
-        {
-            return (r.clone(), *b);
-        }
-        let upto = epoch.saturating_sub(1);
-        let (ratings, beacon) =
-            match rankings::summaries_cached(&self.store, league, upto, &mut self.summaries) {
-                Ok(s) => (
-                    rankings::latest_ratings(&s),
-                    s.last().map(|s| s.outcomes_root).unwrap_or(Hash32::ZERO),
-                ),
-                Err(e) => {
-                    tracing::error!("ratings for pairing: {e}");
-                    (Default::default(), Hash32::ZERO)
-                }
-            };
-        let entry = (id, ratings.clone(), beacon);
-        match &mut self.beacon_cache {
-            Some((e, cached)) if *e == epoch => cached.push(entry),
-            _ => self.beacon_cache = Some((epoch, vec![entry])),
-        }
-        (ratings, beacon)
-    }
-
-    fn draw(&mut self, league: &League, epoch: u64, round: u32) -> Option<(PlayerId, PlayerId)> {
-        let (ratings, beacon) = self.pairing_inputs(epoch, league);
-        let entrants = self.entrants.entrants(&league.id(), epoch);
-        let drawn = draw_round(
-            &entrants,
-            &ratings,
-            &beacon,
-            epoch,
-            round,
-            PairingParams::default(),
-        );
-        drawn
-            .pairs
-            .iter()
-            .find(|p| p.a == self.me || p.b == self.me)
-            .map(|p| (p.a, p.b))
-    }
-
-    fn schedule_rounds(&mut self, now: u64, epoch: u64) {
-        let s = self.config.schedule;
-        let clock = s.clock();
-        let start = clock.close_of(epoch).saturating_sub(s.epoch_ms);
-        let last_start = clock.close_of(epoch).saturating_sub(s.last_round_ms);
-        let Some(since) = now.checked_sub(start.saturating_add(s.warmup_ms)) else {
-            return;
-        };
-        let round = u32::try_from(since / s.round_ms).unwrap_or(u32::MAX);
-        let round_at = start
-            .saturating_add(s.warmup_ms)
-            .saturating_add(u64::from(round).saturating_mul(s.round_ms));
-        // Only a round that just began, and never one that could not end before the close.
-        if round_at > last_start
-            || now.saturating_sub(round_at) > s.round_ms / 2
-            || !self.rounds_done.insert((epoch, round))
-        {
-            return;
-        }
-        // Rounds right after a start would see too few entrants.
-        if now.saturating_sub(self.started) < s.warmup_ms.min(3_000) {
-            return;
-        }
-        for league in self.leagues.clone() {
-            if self.live_matches() >= self.config.play.max_matches {
-                tracing::info!(epoch, round, "skipping a round: too many matches in flight");
-                break;
-            }
-            let Some((a, b)) = self.draw(&league, epoch, round) else {
-                tracing::debug!(epoch, round, "no opponent this round");
-                continue;
-            };
-            if a != self.me {
-                continue; // Seat B waits for the invitation.
-            }
-            let header = MatchHeader {
-                epoch,
-                round,
-                env: league.env.clone(),
-                a,
-                b,
-            };
-            self.open_match(now, header);
         }
     }
 
@@ -906,14 +693,13 @@ impl Node {
     /// Dials seat B at the addresses its entry carries, unless connected or dialling already
     /// (the stream waits for the connection).
     fn dial_entrant(&mut self, peer: PeerId, header: &MatchHeader) {
-        if self.connected.contains_key(&peer) {
+        if self.core.peers().any(|(p, _)| *p == peer) {
             return;
         }
         let addrs: Vec<Multiaddr> = self
-            .leagues
+            .core
+            .contacts(header, &header.b)
             .iter()
-            .filter(|l| l.env == header.env)
-            .flat_map(|l| self.entrants.contacts(&l.id(), header.epoch, &header.b))
             .filter_map(|a| a.parse().ok())
             .collect();
         if addrs.is_empty() {
@@ -1039,113 +825,9 @@ impl Node {
         self.metrics.matches_live.set(self.live_matches() as i64);
     }
 
-    fn close_epochs(&mut self, now: u64, epoch: u64) {
-        let s = self.config.schedule;
-        let clock = s.clock();
-        // Once connected after a start: fetch the last few epochs, which this node may have
-        // missed while it was down.
-        if !self.caught_up && !self.connected.is_empty() && now.saturating_sub(self.started) > 1_500
-        {
-            self.caught_up = true;
-            for e in epoch.saturating_sub(4)..=epoch.saturating_add(1) {
-                self.sync_epoch(e);
-            }
-        }
-        // Half-way through the grace period: fetch what peers have of the epoch just ended; and
-        // once more after two grace periods, for what was still on its way the first time
-        // (items of a closed epoch change the rankings, not what was attested).
-        if let Some(prev) = epoch.checked_sub(1) {
-            let closed_at = clock.close_of(prev);
-            if now >= closed_at.saturating_add(s.grace_ms / 2) && self.synced.insert(prev) {
-                self.sync_epoch(prev);
-            }
-            if now >= closed_at.saturating_add(s.grace_ms.saturating_mul(2))
-                && self.synced_again.insert(prev)
-            {
-                self.sync_epoch(prev);
-            }
-        }
-        let closed_before = s.closed_before(now);
-        if closed_before > self.closed_before {
-            self.closed_before = closed_before;
-            self.metrics
-                .closed_epoch
-                .set(i64::try_from(closed_before).unwrap_or(i64::MAX) - 1);
-            for (i, league) in self.leagues.clone().into_iter().enumerate() {
-                match rankings::summaries_cached(
-                    &self.store,
-                    &league,
-                    closed_before,
-                    &mut self.summaries,
-                ) {
-                    Ok(summaries) => {
-                        // The contract settles the first league, once the node caught up.
-                        if i == 0 && now.saturating_sub(self.started) >= SETTLE_AFTER_MS {
-                            self.hand_to_settler(&summaries);
-                        }
-                        if let Some(last) = summaries.last() {
-                            let t = rankings::table(&league.id(), last);
-                            tracing::info!(
-                                epoch = t.epoch,
-                                outcomes_root = %&t.outcomes_root[..16],
-                                players = t.rows.len(),
-                                "epoch closed"
-                            );
-                            for row in t.rows.iter().take(3) {
-                                tracing::debug!(rank = row.rank, player = %&row.player[..12], rating = row.rating);
-                            }
-                            let bytes = nets_tournament::rating::canonical_bytes(&last.ratings);
-                            let _ = self.store.put_ratings(&league.id(), last.epoch, &bytes);
-                        }
-                    }
-                    Err(e) => tracing::error!("rankings: {e}"),
-                }
-            }
-        }
-    }
-
-    /// Hands the epochs that closed while the node was catching up after its start to the
-    /// settler, once the catch-up had its time.
-    fn settle_after_catch_up(&mut self, now: u64) {
-        if self.settle_tx.is_none()
-            || self.settle_sent >= self.closed_before
-            || now.saturating_sub(self.started) < SETTLE_AFTER_MS
-        {
-            return;
-        }
-        let Some(league) = self.leagues.first().cloned() else {
-            return;
-        };
-        match rankings::summaries_cached(
-            &self.store,
-            &league,
-            self.closed_before,
-            &mut self.summaries,
-        ) {
-            Ok(summaries) => self.hand_to_settler(&summaries),
-            Err(e) => tracing::error!("rankings: {e}"),
-        }
-    }
-
-    /// Hands the summaries of closed epochs not handed over yet to the settler.
-    fn hand_to_settler(&mut self, summaries: &[nets_tournament::epoch::EpochSummary]) {
-        let Some(tx) = &self.settle_tx else { return };
-        let new: Vec<_> = summaries
-            .iter()
-            .filter(|s| s.epoch >= self.settle_sent)
-            .cloned()
-            .collect();
-        if !new.is_empty() && tx.try_send(SettleIn::Closed(new)).is_err() {
-            // Left for `settle_after_catch_up` to hand over again.
-            tracing::warn!("the settler is not keeping up");
-            return;
-        }
-        self.settle_sent = self.closed_before;
-    }
-
     /// Gossips an attestation the settler made.
     fn publish_attestation(&mut self, bytes: Vec<u8>) {
-        let topic = nets_p2p::gossip::Topic::Attestations.ident();
+        let topic = Topic::Attestations.ident();
         match self.swarm.behaviour_mut().gossipsub.publish(topic, bytes) {
             Ok(_) => {
                 self.metrics.gossip_published.inc();
@@ -1155,41 +837,24 @@ impl Node {
     }
 
     /// Checks an attestation from gossip and hands it to the settler.
-    fn accept_attestation(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let msg =
-            AttestationMsg::from_bytes(bytes).map_err(|e| format!("malformed attestation: {e}"))?;
-        msg.check().map_err(|e| format!("attestation: {e}"))?;
+    fn accept_attestation(&mut self, bytes: &[u8]) -> Verdict {
+        let msg = match AttestationMsg::from_bytes(bytes) {
+            Ok(msg) => msg,
+            Err(e) => return Verdict::Invalid(format!("malformed attestation: {e}")),
+        };
+        if let Err(e) = msg.check() {
+            return Verdict::Invalid(format!("attestation: {e}"));
+        }
         if let Some(tx) = &self.settle_tx {
             let _ = tx.try_send(SettleIn::Attestation(msg));
         }
-        Ok(())
-    }
-
-    fn sync_epoch(&mut self, epoch: u64) {
-        // A few peers, not the same few on every node: start at an offset of our own.
-        let n = self.connected.len();
-        let offset = usize::from(self.me.0[0]).wrapping_add(epoch as usize) % n.max(1);
-        let peers: Vec<PeerId> = self
-            .connected
-            .keys()
-            .copied()
-            .cycle()
-            .skip(offset)
-            .take(SYNC_PEERS.min(n))
-            .collect();
-        let request = wire::encode(&FetchRequest::Inventory { epoch });
-        for peer in peers {
-            let id = self
-                .swarm
-                .behaviour_mut()
-                .fetch
-                .send_request(&peer, request.clone());
-            self.pending_fetch.insert(id, peer);
-        }
+        Verdict::Accepted { new: true }
     }
 
     fn publish_status(&mut self, epoch: u64) {
         let leagues = self
+            .core
+            .config()
             .leagues
             .iter()
             .map(|l| LeagueStatus {
@@ -1197,7 +862,7 @@ impl Node {
                 env: format!("{:?}", l.env),
                 tier: l.tier,
                 entrants: self
-                    .entrants
+                    .core
                     .entrants(&l.id(), epoch)
                     .iter()
                     .map(|p| hex::encode(p.0))
@@ -1212,8 +877,8 @@ impl Node {
             listen: self.listen.iter().map(|a| a.to_string()).collect(),
             agent: self.players.spec().to_string(),
             epoch,
-            closed_before: self.closed_before,
-            peers: self.connected.keys().map(|p| p.to_string()).collect(),
+            closed_before: self.core.closed_before(),
+            peers: self.core.peers().map(|(p, _)| p.to_string()).collect(),
             leagues,
             matches_live: self.live_matches(),
             live: self
@@ -1436,9 +1101,11 @@ impl Node {
         let now = now_ms();
         match input {
             NetIn::Opened { link, peer, tx } => {
-                // Waits for the invitation; keep the sender until then.
+                // Waits for the invitation, within the core's deadline; keep the sender until
+                // then.
                 self.links.insert(link, None);
                 self.waiting_links.insert(link, (peer, tx));
+                self.core.handle_link_opened(now, link);
             }
             NetIn::Frame { link, peer, frame } => match frame {
                 Frame::Invite(header) => self.on_invite(now, link, peer, header),
@@ -1490,6 +1157,7 @@ impl Node {
             },
             NetIn::Closed { link } => {
                 self.waiting_links.remove(&link);
+                self.core.handle_link_settled(link);
                 if let Some(inv) = self.invitations.remove(&link) {
                     tracing::info!(match_id = %short(&inv.header.match_id()), opponent = %inv.peer, "invitation lost: the stream closed");
                     self.metrics
@@ -1513,26 +1181,20 @@ impl Node {
         let Some((_, tx)) = self.waiting_links.remove(&link) else {
             return;
         };
+        // Answered either way: a declined link closes once its decline is sent.
+        self.core.handle_link_settled(link);
         let decline = |tx: &mpsc::Sender<Vec<u8>>, why: &str| {
             let _ = tx.try_send(wire::encode(&Frame::Decline(why.to_string())));
         };
-        let clock = self.config.schedule.clock();
-        let epoch = clock.epoch_at(now);
-        if header.b != self.me || nets_p2p::peer_id_of(&header.a) != Some(peer) {
+        // The transport's identity must be the inviter's.
+        if nets_p2p::peer_id_of(&header.a) != Some(peer) {
             return decline(&tx, "the header names other players");
         }
-        if header.epoch != epoch {
-            return decline(&tx, "not an invitation for the current epoch");
-        }
-        let Some(league) = self.leagues.iter().find(|l| l.env == header.env).cloned() else {
-            return decline(&tx, "this node does not enter that league");
-        };
-        if self.live_matches() >= self.config.play.max_matches {
-            return decline(&tx, "too many matches in flight");
-        }
-        // The invitation must match this node's own draw: nobody picks its opponents.
-        if self.draw(&league, header.epoch, header.round) != Some((header.a, header.b)) {
-            return decline(&tx, "the pairing does not match this node's draw");
+        if let Err(why) = self
+            .core
+            .check_invitation(now, &header, &header.a, self.live_matches())
+        {
+            return decline(&tx, why);
         }
         if self.matches.contains_key(&header.match_id()) {
             return decline(&tx, "match already played");
@@ -1545,70 +1207,51 @@ impl Node {
         }
     }
 
-    /// Stores an item of ours durably, then gossips it.
+    /// Stores an item of ours durably, then gossips it (the core decides both).
     fn announce(&mut self, item: Item) {
-        let bytes = item.to_bytes();
-        match self.store.put_item(&item, &bytes, Durability::Now) {
-            // Already stored: it came from the opponent's gossip first, and was forwarded.
-            Ok(false) => return,
-            Ok(true) => {
-                self.metrics
-                    .items_accepted
-                    .get_or_create(&kind(item.kind()))
-                    .inc();
-            }
-            Err(e) => {
-                // Not stored: not acknowledged, so not announced either.
-                tracing::error!("cannot store our {}: {e}", item.kind());
-                return;
-            }
-        }
-        match self
-            .swarm
-            .behaviour_mut()
-            .gossipsub
-            .publish(item.topic().ident(), bytes)
-        {
-            Ok(_) => {
-                self.metrics.gossip_published.inc();
-            }
-            // Peers fetch it after the epoch's close if gossip could not carry it now.
-            Err(e) => tracing::debug!("gossip of our {}: {e}", item.kind()),
+        if self.core.handle_own_item(&item) {
+            self.metrics
+                .items_accepted
+                .get_or_create(&kind(item.kind()))
+                .inc();
         }
     }
 
-    /// Validates and stores an item from a peer. `Ok(true)` if it was new.
-    fn accept_item(&mut self, bytes: &[u8]) -> Result<(Item, bool), String> {
-        let item = Item::from_bytes(bytes).map_err(|e| e.to_string())?;
-        let now = now_ms();
-        let epoch = self.config.schedule.clock().epoch_at(now);
-        if item.epoch() > epoch.saturating_add(1) {
-            return Err(format!("{} for future epoch {}", item.kind(), item.epoch()));
+    /// Counts an intake verdict; returns the item to route when it was new.
+    fn count_verdict(&mut self, source: &str, verdict: &Verdict, item: Option<&Item>) {
+        match verdict {
+            Verdict::Accepted { new: true } => {
+                if let Some(item) = item {
+                    self.metrics
+                        .items_accepted
+                        .get_or_create(&kind(item.kind()))
+                        .inc();
+                }
+            }
+            Verdict::Accepted { new: false } => {}
+            Verdict::Invalid(_) => {
+                self.metrics
+                    .items_rejected
+                    .get_or_create(&kind(source))
+                    .inc();
+            }
+            Verdict::Ignored(why) => {
+                let reason = match why {
+                    Ignored::Stale { .. } => "stale",
+                    Ignored::Early { .. } => "early",
+                    Ignored::UnknownLeague => "unknown_league",
+                    Ignored::Local(_) => {
+                        self.metrics.store_failures.inc();
+                        "local"
+                    }
+                    _ => "other",
+                };
+                self.metrics
+                    .items_ignored
+                    .get_or_create(&kind(reason))
+                    .inc();
+            }
         }
-        let id = Item::id_of(bytes);
-        match self.store.has_item(&id) {
-            Ok(true) => return Ok((item, false)),
-            Ok(false) => {}
-            Err(e) => return Err(format!("store: {e}")),
-        }
-        if let Err(e) = item.validate() {
-            self.metrics
-                .items_rejected
-                .get_or_create(&kind(item.kind()))
-                .inc();
-            return Err(e.to_string());
-        }
-        self.store
-            .put_item(&item, bytes, Durability::Background)
-            .map_err(|e| format!("store: {e}"))?;
-        self.metrics
-            .items_accepted
-            .get_or_create(&kind(item.kind()))
-            .inc();
-        if let Item::Entry(entry) = &item {
-            self.note_entry(entry.clone());
-        }
-        Ok((item, true))
     }
 
     /// Items that concern a match this node is playing.
@@ -1640,12 +1283,19 @@ impl Node {
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::info!(%address, "listening");
                 self.listen.push(address);
+                self.core.handle_listening(
+                    self.listen
+                        .iter()
+                        .filter(|a| !is_unspecified(a))
+                        .map(|a| a.to_string())
+                        .collect(),
+                );
                 // Published at the next tick, for whoever waits to dial this node.
                 self.last_status = 0;
             }
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
-                self.connected.entry(peer_id).or_insert_with(now_ms);
-                self.metrics.peers.set(self.connected.len() as i64);
+                self.core.handle_peer_connected(now_ms(), peer_id);
+                self.metrics.peers.set(self.core.peers().count() as i64);
                 self.metrics.connections.inc();
             }
             SwarmEvent::ConnectionClosed {
@@ -1655,8 +1305,8 @@ impl Node {
             } => {
                 self.metrics.connections.dec();
                 if num_established == 0 {
-                    self.connected.remove(&peer_id);
-                    self.metrics.peers.set(self.connected.len() as i64);
+                    self.core.handle_peer_gone(now_ms(), &peer_id);
+                    self.metrics.peers.set(self.core.peers().count() as i64);
                 }
             }
             SwarmEvent::Behaviour(event) => self.on_behaviour(event),
@@ -1672,19 +1322,28 @@ impl Node {
                 message,
             }) => {
                 self.metrics.gossip_received.inc();
-                let attestations = nets_p2p::gossip::Topic::Attestations.ident().hash();
-                let accepted = if message.topic == attestations {
-                    self.accept_attestation(&message.data)
-                } else {
-                    self.accept_item(&message.data)
-                        .map(|(item, _new)| self.route_to_match(&item))
+                let verdict = match Topic::from_hash(&message.topic) {
+                    Some(Topic::Attestations) => self.accept_attestation(&message.data),
+                    Some(topic) => {
+                        let intake = self.core.handle_gossip(now_ms(), topic, &message.data);
+                        self.count_verdict("gossip", &intake.verdict, intake.item.as_ref());
+                        if let Some(item) = &intake.item {
+                            self.route_to_match(item);
+                        }
+                        intake.verdict
+                    }
+                    None => Verdict::Invalid("not a topic of this network".into()),
                 };
-                let acceptance = match accepted {
-                    Ok(()) => MessageAcceptance::Accept,
-                    Err(reason) => {
+                let acceptance = match verdict {
+                    Verdict::Accepted { .. } => MessageAcceptance::Accept,
+                    Verdict::Invalid(reason) => {
                         self.metrics.gossip_refused.inc();
                         tracing::info!(peer = %propagation_source, "refused gossip: {reason}");
                         MessageAcceptance::Reject
+                    }
+                    Verdict::Ignored(why) => {
+                        tracing::debug!(peer = %propagation_source, ?why, "ignored gossip");
+                        MessageAcceptance::Ignore
                     }
                 };
                 let _ = self
@@ -1713,7 +1372,7 @@ impl Node {
                     request_response::Message::Request {
                         request, channel, ..
                     } => {
-                        let response = self.answer_fetch(&request);
+                        let response = self.core.answer_fetch(&request);
                         let _ = self
                             .swarm
                             .behaviour_mut()
@@ -1725,7 +1384,15 @@ impl Node {
                         response,
                     } => {
                         self.pending_fetch.remove(&request_id);
-                        self.on_fetched(peer, &response);
+                        let items = self.core.handle_fetch_response(now_ms(), peer, &response);
+                        for item in &items {
+                            self.metrics.items_fetched.inc();
+                            self.metrics
+                                .items_accepted
+                                .get_or_create(&kind(item.kind()))
+                                .inc();
+                            self.route_to_match(item);
+                        }
                     }
                 }
             }
@@ -1739,82 +1406,6 @@ impl Node {
                 tracing::debug!(%peer, "fetch failed: {error}");
             }
             _ => {}
-        }
-    }
-
-    fn answer_fetch(&self, request: &[u8]) -> FetchResponse {
-        let request: FetchRequest = match wire::decode(request, nets_p2p::fetch::MAX_REQUEST) {
-            Ok(r) => r,
-            Err(e) => return FetchResponse::Refused(format!("malformed request: {e}")),
-        };
-        match request {
-            FetchRequest::Inventory { epoch } => match self.store.epoch_ids(epoch) {
-                Ok(ids) => FetchResponse::Inventory { epoch, ids },
-                Err(e) => FetchResponse::Refused(format!("store: {e}")),
-            },
-            FetchRequest::Items { ids } => {
-                if ids.len() > MAX_FETCH_ITEMS {
-                    return FetchResponse::Refused(format!(
-                        "at most {MAX_FETCH_ITEMS} items per request"
-                    ));
-                }
-                let mut items = Vec::new();
-                let mut size = 0usize;
-                for id in ids {
-                    if let Ok(Some(bytes)) = self.store.item_bytes(&id) {
-                        size = size.saturating_add(bytes.len() + 8);
-                        if size > nets_p2p::fetch::MAX_RESPONSE - 1024 {
-                            break;
-                        }
-                        items.push(serde_bytes::ByteBuf::from(bytes));
-                    }
-                }
-                FetchResponse::Items { items }
-            }
-        }
-    }
-
-    fn on_fetched(&mut self, peer: PeerId, response: &[u8]) {
-        let response: FetchResponse = match wire::decode(response, nets_p2p::fetch::MAX_RESPONSE) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::info!(%peer, "malformed fetch response: {e}");
-                return;
-            }
-        };
-        match response {
-            FetchResponse::Inventory { ids, .. } => {
-                let missing: Vec<Hash32> = ids
-                    .into_iter()
-                    .filter(|id| !self.store.has_item(id).unwrap_or(true))
-                    .collect();
-                for chunk in missing.chunks(MAX_FETCH_ITEMS) {
-                    let request = wire::encode(&FetchRequest::Items {
-                        ids: chunk.to_vec(),
-                    });
-                    let id = self
-                        .swarm
-                        .behaviour_mut()
-                        .fetch
-                        .send_request(&peer, request);
-                    self.pending_fetch.insert(id, peer);
-                }
-            }
-            FetchResponse::Items { items } => {
-                for bytes in items {
-                    match self.accept_item(&bytes) {
-                        Ok((item, true)) => {
-                            self.metrics.items_fetched.inc();
-                            self.route_to_match(&item);
-                        }
-                        Ok(_) => {}
-                        Err(reason) => tracing::info!(%peer, "refused fetched item: {reason}"),
-                    }
-                }
-            }
-            FetchResponse::Refused(reason) => {
-                tracing::info!(%peer, "fetch refused: {reason}");
-            }
         }
     }
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, ScheduleConfig};
+use crate::config::{Config, Schedule};
 use crate::daemon::now_ms;
 use crate::rankings::{self, EpochRankings};
 use crate::runner::{self, Running};
@@ -198,9 +198,9 @@ impl Default for DevnetOptions {
 }
 
 /// The devnet's schedule for epochs of `epoch_ms` starting at `genesis_ms`.
-pub fn schedule(genesis_ms: u64, epoch_ms: u64) -> ScheduleConfig {
+pub fn schedule(genesis_ms: u64, epoch_ms: u64) -> Schedule {
     let epoch_ms = epoch_ms.max(6_000);
-    ScheduleConfig {
+    Schedule {
         genesis_ms,
         epoch_ms,
         round_ms: 2_500,

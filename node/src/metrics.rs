@@ -25,8 +25,13 @@ pub struct Metrics {
     pub matches: Family<KindLabels, Counter>,
     /// Items verified and stored, by kind.
     pub items_accepted: Family<KindLabels, Counter>,
-    /// Items refused, by kind.
+    /// Items refused as invalid, by where they came from (gossip, fetch).
     pub items_rejected: Family<KindLabels, Counter>,
+    /// Items ignored through no fault of their sender, by reason: stale, early,
+    /// unknown_league, local (this node's store failed).
+    pub items_ignored: Family<KindLabels, Counter>,
+    /// Store operations that failed (the node keeps running on what it stored).
+    pub store_failures: Counter,
     /// Gossip messages received.
     pub gossip_received: Counter,
     /// Gossip messages published.
@@ -54,6 +59,8 @@ impl Default for Metrics {
             matches: Family::default(),
             items_accepted: Family::default(),
             items_rejected: Family::default(),
+            items_ignored: Family::default(),
+            store_failures: Counter::default(),
             gossip_received: Counter::default(),
             gossip_published: Counter::default(),
             gossip_refused: Counter::default(),
@@ -83,8 +90,18 @@ impl Default for Metrics {
         );
         registry.register(
             "items_rejected",
-            "Items refused, by kind",
+            "Items refused as invalid, by source",
             m.items_rejected.clone(),
+        );
+        registry.register(
+            "items_ignored",
+            "Items ignored without penalty to the sender, by reason",
+            m.items_ignored.clone(),
+        );
+        registry.register(
+            "store_failures",
+            "Store operations that failed",
+            m.store_failures.clone(),
         );
         registry.register(
             "gossip_received",

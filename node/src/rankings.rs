@@ -1,177 +1,22 @@
-//! Rankings: what a node's stored items say about a league, epoch by epoch.
-//!
-//! Every closed epoch is replayed through the tournament core's [`EpochLedger`] in item-id
-//! order, and ratings chain from one epoch to the next (quantized between periods). The result
-//! is a pure function of the stored items, so two nodes holding the same items export
+//! Rankings: the node core's epoch fold ([`nets_tournament::node::fold`]) over the store, as
+//! tables a person reads (text, CSV, JSON). Two nodes holding the same items export
 //! byte-identical rankings, whatever order the items arrived in; and a running node and a
 //! stopped node's data dir give the same export.
-//!
-//! Entries: every player with an outcome or a claim in the league's epoch is an entrant and
-//! pays the league's entry fee into the epoch's pot (the fee schedule is the network's).
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use nets_tournament::economics::{FeeSchedule, RewardTable};
-use nets_tournament::epoch::{EpochLedger, EpochSummary};
-use nets_tournament::hash::{Hash32, keccak256};
-use nets_tournament::identity::PlayerId;
+use nets_tournament::epoch::EpochSummary;
+use nets_tournament::hash::Hash32;
 use nets_tournament::league::League;
-use nets_tournament::rating::{Glicko2Params, Ratings, leaderboard, quantize};
+use nets_tournament::rating::leaderboard;
 use serde::Serialize;
 
-use crate::item::Item;
 use crate::store::{Store, StoreError};
 
-/// Why rankings could not be computed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RankingsError {
-    /// Reading the store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The pot of an epoch could not be split (an overflow).
-    #[error("epoch {epoch}: {reason}")]
-    Economics {
-        /// The epoch.
-        epoch: u64,
-        /// Why.
-        reason: String,
-    },
-}
+pub use nets_tournament::node::fold::{SummaryCache, latest_ratings, summaries, summaries_cached};
 
-/// Computes the summaries of `league`'s epochs `0..closed` from the store (epochs without
-/// any item of the league are skipped; ratings still decay across them only when the
-/// player plays again, as Glicko-2 counts rating periods with games).
-pub fn summaries(
-    store: &Store,
-    league: &League,
-    closed: u64,
-) -> Result<Vec<EpochSummary>, RankingsError> {
-    summaries_cached(store, league, closed, &mut SummaryCache::default())
-}
-
-/// Summaries computed before, so that a running node does not replay every epoch since
-/// genesis at each close: an epoch is summarized again only if its items, or an earlier
-/// epoch's, changed since.
-#[derive(Debug, Default)]
-pub struct SummaryCache {
-    leagues: BTreeMap<Hash32, Vec<CachedEpoch>>,
-}
-
-#[derive(Debug)]
-struct CachedEpoch {
-    epoch: u64,
-    /// keccak256 over the epoch's item ids, ascending.
-    items: Hash32,
-    /// `None` for an epoch without games in the league.
-    summary: Option<EpochSummary>,
-}
-
-/// [`summaries`], reusing and updating `cache`; the same result as without a cache.
-pub fn summaries_cached(
-    store: &Store,
-    league: &League,
-    closed: u64,
-    cache: &mut SummaryCache,
-) -> Result<Vec<EpochSummary>, RankingsError> {
-    let params = Glicko2Params::default();
-    let fee = league.entry_fee(&FeeSchedule::default()).unwrap_or(0);
-    let cached = cache.leagues.entry(league.id()).or_default();
-    let mut ratings = Ratings::new();
-    let mut rewards = RewardTable::default();
-    let mut out = Vec::new();
-    for (at, epoch) in store.epochs()?.into_iter().enumerate() {
-        if epoch >= closed {
-            break;
-        }
-        let ids = store.epoch_ids(epoch)?;
-        let parts: Vec<&[u8]> = ids.iter().map(|id| &id.0[..]).collect();
-        let items = keccak256(&parts);
-        let reuse = cached
-            .get(at)
-            .is_some_and(|c| c.epoch == epoch && c.items == items);
-        if !reuse {
-            // This epoch and every later one are summarized again.
-            cached.truncate(at);
-            let summary = summarize(store, league, epoch, &ratings, &rewards, &params, fee)?;
-            cached.push(CachedEpoch {
-                epoch,
-                items,
-                summary,
-            });
-        }
-        if let Some(summary) = cached.get(at).and_then(|c| c.summary.as_ref()) {
-            ratings = quantize(&summary.ratings);
-            rewards = summary.rewards.clone();
-            out.push(summary.clone());
-        }
-    }
-    Ok(out)
-}
-
-/// One epoch's summary from the ratings and rewards before it; `None` without games.
-fn summarize(
-    store: &Store,
-    league: &League,
-    epoch: u64,
-    ratings: &Ratings,
-    rewards: &RewardTable,
-    params: &Glicko2Params,
-    fee: u128,
-) -> Result<Option<EpochSummary>, RankingsError> {
-    let mut ledger = EpochLedger::new(epoch);
-    let mut entries: BTreeMap<PlayerId, u128> = BTreeMap::new();
-    let items = store.epoch_items(epoch)?;
-    let mut answers = Vec::new();
-    let mut any = false;
-    for item in items {
-        match item {
-            Item::Outcome(record) if record.payload.header.env == league.env => {
-                any = true;
-                entries.insert(record.payload.header.a, fee);
-                entries.insert(record.payload.header.b, fee);
-                // Stored items were validated; a refusal here changes nothing.
-                let _ = ledger.add_outcome(record);
-            }
-            Item::Claim(claim) if claim.header.env == league.env => {
-                any = true;
-                entries.insert(claim.header.a, fee);
-                entries.insert(claim.header.b, fee);
-                let _ = ledger.add_claim(claim);
-            }
-            Item::Answer { header, message } if header.env == league.env => {
-                answers.push(message);
-            }
-            Item::Evidence { evidence, .. } => {
-                let _ = ledger.add_evidence(evidence);
-            }
-            _ => {}
-        }
-    }
-    // Answers after every claim of the epoch, whatever order they were stored in.
-    for answer in &answers {
-        let _ = ledger.add_answer(answer);
-    }
-    if !any {
-        return Ok(None);
-    }
-    ledger
-        .close(ratings, params, &entries, rewards)
-        .map(Some)
-        .map_err(|e| RankingsError::Economics {
-            epoch,
-            reason: e.to_string(),
-        })
-}
-
-/// The ratings after the last of `summaries` (empty if none).
-pub fn latest_ratings(summaries: &[EpochSummary]) -> Ratings {
-    summaries
-        .last()
-        .map(|s| quantize(&s.ratings))
-        .unwrap_or_default()
-}
+/// Why rankings could not be computed: the store failed, or an epoch's pot overflowed.
+pub type RankingsError = nets_tournament::node::fold::FoldError<StoreError>;
 
 /// One row of a rankings table.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -23,7 +23,7 @@ use nets_tournament::hash::Hash32;
 use nets_tournament::messages::MatchHeader;
 use nets_tournament::wire;
 
-use crate::item::{Item, ItemError};
+use nets_tournament::node::item::{Item, ItemError};
 
 /// A peer-book entry: peer id bytes and addresses.
 pub type PeerEntry = (Vec<u8>, Vec<String>);
@@ -70,15 +70,7 @@ fn epoch_key(epoch: u64, id: &Hash32) -> Vec<u8> {
     [&epoch.to_be_bytes()[..], &id.0].concat()
 }
 
-/// Whether a write must reach the disk before the call returns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Durability {
-    /// Flushed before returning: what this node signed or is about to announce.
-    Now,
-    /// Written out by sled's background flush (every 500 ms): what peers sent, which they
-    /// still hold.
-    Background,
-}
+pub use nets_tournament::node::Durability;
 
 /// sled's page cache per store.
 const CACHE_BYTES: u64 = 16 << 20;
@@ -343,4 +335,38 @@ impl Store {
 
 fn epoch_key_league(league: &Hash32, epoch: u64) -> Vec<u8> {
     [&league.0[..], &epoch.to_be_bytes()].concat()
+}
+
+/// The node core reads and writes its items through the store.
+impl nets_tournament::node::ItemLog for Store {
+    type Error = StoreError;
+
+    fn has_item(&self, id: &Hash32) -> Result<bool, StoreError> {
+        Store::has_item(self, id)
+    }
+
+    fn put_item(
+        &self,
+        item: &Item,
+        bytes: &[u8],
+        durability: Durability,
+    ) -> Result<bool, StoreError> {
+        Store::put_item(self, item, bytes, durability)
+    }
+
+    fn item_bytes(&self, id: &Hash32) -> Result<Option<Vec<u8>>, StoreError> {
+        Store::item_bytes(self, id)
+    }
+
+    fn epoch_ids(&self, epoch: u64) -> Result<Vec<Hash32>, StoreError> {
+        Store::epoch_ids(self, epoch)
+    }
+
+    fn epoch_items(&self, epoch: u64) -> Result<Vec<Item>, StoreError> {
+        Store::epoch_items(self, epoch)
+    }
+
+    fn epochs(&self) -> Result<Vec<u64>, StoreError> {
+        Store::epochs(self)
+    }
 }

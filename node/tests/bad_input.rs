@@ -7,11 +7,11 @@ use nets_envs::log::EnvSpec;
 use nets_envs::snake::SnakeParams;
 use nets_node::config::Config;
 use nets_node::daemon::{FetchRequest, FetchResponse, Frame};
-use nets_node::item::Item;
 use nets_node::settler::AttestationMsg;
 use nets_node::store::{Durability, Store};
 use nets_tournament::identity::Keypair;
 use nets_tournament::messages::{MatchHeader, OutcomeRecord};
+use nets_tournament::node::item::Item;
 use nets_tournament::wire;
 use proptest::prelude::*;
 

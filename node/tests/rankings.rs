@@ -5,11 +5,11 @@ mod common;
 
 use nets_envs::log::EnvSpec;
 use nets_node::config::Config;
-use nets_node::item::Item;
 use nets_node::rankings::{SummaryCache, summaries, summaries_cached};
 use nets_node::store::{Durability, Store};
 use nets_tournament::identity::Keypair;
 use nets_tournament::messages::{MatchHeader, OutcomeRecord};
+use nets_tournament::node::item::Item;
 
 /// A real outcome in `env`, played by two greedy agents.
 fn outcome(epoch: u64, round: u32, a: u8, b: u8, env: &EnvSpec) -> OutcomeRecord {

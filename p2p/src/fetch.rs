@@ -13,9 +13,9 @@ use crate::frame::{read_frame, write_frame};
 /// The protocol name.
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/nets/fetch/1");
 /// Largest request: a request names what it wants, it carries no records.
-pub const MAX_REQUEST: usize = 4 * 1024;
+pub const MAX_REQUEST: usize = nets_tournament::node::frames::MAX_FETCH_REQUEST;
 /// Largest response: a page of records (the node pages larger answers).
-pub const MAX_RESPONSE: usize = 4 * 1024 * 1024;
+pub const MAX_RESPONSE: usize = nets_tournament::node::frames::MAX_FETCH_RESPONSE;
 
 /// The byte codec of the fetch protocol.
 #[derive(Clone, Copy, Debug, Default)]

@@ -24,49 +24,22 @@ use libp2p::gossipsub::{
 };
 use nets_tournament::hash::keccak256;
 
-/// A gossip topic of the network.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Topic {
-    /// Players' signed entries into leagues.
-    Entries,
-    /// Outcome records.
-    Outcomes,
-    /// Timeout claims and answers to them.
-    Claims,
-    /// Equivocation and invalid-message evidence.
-    Evidence,
-    /// Settlement attestations: stakers' signatures over an epoch's roots.
-    Attestations,
+pub use nets_tournament::node::Topic;
+
+/// A topic as gossipsub knows it.
+pub trait GossipTopic: Sized {
+    /// The gossipsub topic.
+    fn ident(self) -> IdentTopic;
+    /// The topic with this hash, if it is one of ours.
+    fn from_hash(hash: &gossipsub::TopicHash) -> Option<Self>;
 }
 
-impl Topic {
-    /// Every topic.
-    pub const ALL: [Topic; 5] = [
-        Topic::Entries,
-        Topic::Outcomes,
-        Topic::Claims,
-        Topic::Evidence,
-        Topic::Attestations,
-    ];
-
-    /// The topic's name on the wire.
-    pub fn name(self) -> &'static str {
-        match self {
-            Topic::Entries => "nets/1/entries",
-            Topic::Outcomes => "nets/1/outcomes",
-            Topic::Claims => "nets/1/claims",
-            Topic::Evidence => "nets/1/evidence",
-            Topic::Attestations => "nets/1/attestations",
-        }
-    }
-
-    /// The gossipsub topic.
-    pub fn ident(self) -> IdentTopic {
+impl GossipTopic for Topic {
+    fn ident(self) -> IdentTopic {
         IdentTopic::new(self.name())
     }
 
-    /// The topic with this hash, if it is one of ours.
-    pub fn from_hash(hash: &gossipsub::TopicHash) -> Option<Topic> {
+    fn from_hash(hash: &gossipsub::TopicHash) -> Option<Topic> {
         Self::ALL.into_iter().find(|t| t.ident().hash() == *hash)
     }
 }

@@ -40,7 +40,7 @@ pub const IDENTIFY_PROTOCOL: &str = "/nets/1.0.0";
 /// The match protocol: one stream per match, frames of `nets-tournament` match messages.
 pub const MATCH_PROTOCOL: StreamProtocol = StreamProtocol::new("/nets/match/1");
 /// Largest frame on a match stream.
-pub const MAX_MATCH_FRAME: usize = nets_tournament::wire::MAX_MATCH_MESSAGE + 1024;
+pub const MAX_MATCH_FRAME: usize = nets_tournament::node::frames::MAX_MATCH_FRAME;
 
 /// Why the network could not start.
 #[derive(Debug, thiserror::Error)]

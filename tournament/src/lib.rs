@@ -6,6 +6,12 @@
 //! virtual network) drive the same code. Time is a `u64` the caller passes in (milliseconds
 //! in both drivers); randomness comes in as secret bytes.
 //!
+//! Three state machines, nested: the match ([`protocol::MatchMachine`], one match's
+//! conversation), the epoch ([`epoch::EpochLedger`], an epoch's items folded into ratings,
+//! roots and rewards) and the node ([`node::NodeCore`], everything one node decides around
+//! them: schedule, entries, draw, intake, catch-up, close, settlement hand-off). The node
+//! core's run loop is in [`node`]'s documentation.
+//!
 //! # Run loop
 //! One [`protocol::MatchMachine`] per match and player. The driver feeds it what arrives and
 //! when time passes, answers its requests for moves, and ships what it wants to send:
@@ -82,6 +88,7 @@ pub mod identity;
 pub mod league;
 pub mod merkle;
 pub mod messages;
+pub mod node;
 pub mod pairing;
 pub mod protocol;
 pub mod rating;

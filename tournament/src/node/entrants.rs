@@ -8,9 +8,9 @@
 
 use std::collections::BTreeMap;
 
-use nets_tournament::hash::Hash32;
-use nets_tournament::identity::PlayerId;
-use nets_tournament::league::Entry;
+use crate::hash::Hash32;
+use crate::identity::PlayerId;
+use crate::league::Entry;
 
 /// Entrants by league and epoch, with the contacts their entries carry.
 #[derive(Debug, Default)]
@@ -69,7 +69,7 @@ impl EntrantBook {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nets_tournament::identity::Keypair;
+    use crate::identity::Keypair;
 
     #[test]
     fn entries_count_until_the_cutoff_and_ones_own_always() {

@@ -7,13 +7,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use nets_tournament::evidence::{Evidence, verify_evidence};
-use nets_tournament::hash::{Hash32, keccak256};
-use nets_tournament::league::Entry;
-use nets_tournament::messages::{MatchHeader, MatchMessage, OutcomeRecord};
-use nets_tournament::timeout::{TimeoutClaim, check_claim};
-use nets_tournament::verify::verify;
-use nets_tournament::wire;
+use crate::evidence::{Evidence, verify_evidence};
+use crate::hash::{Hash32, keccak256};
+use crate::league::Entry;
+use crate::messages::{MatchHeader, MatchMessage, OutcomeRecord};
+use crate::timeout::{TimeoutClaim, check_claim};
+use crate::verify::verify;
+use crate::wire;
+
+use super::Topic;
 
 /// Largest encoded item.
 pub const MAX_ITEM: usize = wire::MAX_RECORD;
@@ -100,8 +102,7 @@ impl Item {
     }
 
     /// The gossip topic the item travels on.
-    pub fn topic(&self) -> nets_p2p::gossip::Topic {
-        use nets_p2p::gossip::Topic;
+    pub fn topic(&self) -> Topic {
         match self {
             Item::Entry(_) => Topic::Entries,
             Item::Outcome(_) => Topic::Outcomes,

@@ -1,0 +1,740 @@
+//! The node core at virtual speed: N cores on a virtual clock and a modelled network, with
+//! matches played by real `MatchMachine`s, in the style of the match harness. Each test runs
+//! whole epochs in milliseconds of real time.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+
+use nets_envs::agents::{Agent, Greedy};
+use nets_envs::log::EnvSpec;
+use nets_envs::snake::SnakeParams;
+use nets_tournament::epoch::EpochSummary;
+use nets_tournament::hash::Hash32;
+use nets_tournament::identity::{Keypair, PlayerId};
+use nets_tournament::league::{Entry, League};
+use nets_tournament::messages::{MatchHeader, MatchMessage};
+use nets_tournament::node::frames::{FetchRequest, FetchResponse};
+use nets_tournament::node::item::Item;
+use nets_tournament::node::log::MemLog;
+use nets_tournament::node::{
+    CLOCK_SKEW_MS, CoreConfig, Ignored, ItemLog, NodeCore, Output, Schedule, Topic, Verdict,
+};
+use nets_tournament::protocol::{Event, MatchConfig, MatchMachine};
+use nets_tournament::wire;
+
+/// One-way latency of every message in the modelled network.
+const LATENCY: u64 = 2;
+
+fn league() -> League {
+    League {
+        env: EnvSpec::Snake(SnakeParams::duel(7)),
+        tier: 0,
+    }
+}
+
+fn schedule() -> Schedule {
+    Schedule {
+        genesis_ms: 10_000,
+        epoch_ms: 8_000,
+        round_ms: 1_500,
+        warmup_ms: 1_500,
+        last_round_ms: 2_000,
+        grace_ms: 1_000,
+        step_timeout_ms: 400,
+        answer_timeout_ms: 400,
+    }
+}
+
+fn config(settles: bool) -> CoreConfig {
+    CoreConfig {
+        schedule: schedule(),
+        leagues: vec![league()],
+        enter: true,
+        max_matches: 4,
+        settles,
+        bootstrap: true,
+    }
+}
+
+fn key(i: u32) -> Keypair {
+    let mut secret = [0u8; 32];
+    secret[..4].copy_from_slice(&(i + 1).to_le_bytes());
+    secret[31] = 0x5a;
+    Keypair::from_secret(secret)
+}
+
+#[derive(Debug)]
+enum Delivery {
+    Gossip {
+        topic: Topic,
+        bytes: Vec<u8>,
+        from: u32,
+    },
+    Fetch {
+        from: u32,
+        request: FetchRequest,
+    },
+    FetchResponse {
+        from: u32,
+        bytes: Vec<u8>,
+    },
+    Invite(MatchHeader),
+    Accept(MatchHeader),
+    Match(MatchMessage),
+    Connect(u32),
+}
+
+/// A node: its core, and the driver's part: matches in flight and what the core handed out.
+struct Sim {
+    core: NodeCore<u32, MemLog>,
+    /// This node's clock runs this much ahead of the network's.
+    skew: u64,
+    /// Accepts its matches and never plays them (a silent loser).
+    silent: bool,
+    machines: BTreeMap<Hash32, (MatchMachine, u32)>,
+    closed: Vec<EpochSummary>,
+    settled: Vec<EpochSummary>,
+    verdicts: Vec<Verdict>,
+}
+
+struct Net {
+    now: u64,
+    seq: u64,
+    nodes: Vec<Sim>,
+    by_player: BTreeMap<PlayerId, u32>,
+    connected: BTreeSet<(u32, u32)>,
+    queue: BinaryHeap<Reverse<(u64, u64, u32)>>,
+    payloads: BTreeMap<u64, Delivery>,
+}
+
+impl Net {
+    fn new(n: u32, settles: bool) -> Self {
+        let mut nodes = Vec::new();
+        let mut by_player = BTreeMap::new();
+        for i in 0..n {
+            let mut cfg = config(settles);
+            cfg.bootstrap = i != 0;
+            let mut core = NodeCore::new(0, key(i), cfg, MemLog::default());
+            core.handle_listening(vec![format!("/memory/{i}")]);
+            by_player.insert(core.me(), i);
+            nodes.push(Sim {
+                core,
+                skew: 0,
+                silent: false,
+                machines: BTreeMap::new(),
+                closed: Vec::new(),
+                settled: Vec::new(),
+                verdicts: Vec::new(),
+            });
+        }
+        Self {
+            now: 0,
+            seq: 0,
+            nodes,
+            by_player,
+            connected: BTreeSet::new(),
+            queue: BinaryHeap::new(),
+            payloads: BTreeMap::new(),
+        }
+    }
+
+    fn local(&self, i: u32) -> u64 {
+        self.now + self.nodes[i as usize].skew
+    }
+
+    fn send(&mut self, to: u32, delivery: Delivery) {
+        self.seq += 1;
+        self.payloads.insert(self.seq, delivery);
+        self.queue.push(Reverse((self.now + LATENCY, self.seq, to)));
+    }
+
+    fn peers_of(&self, i: u32) -> Vec<u32> {
+        self.connected
+            .iter()
+            .filter(|(a, _)| *a == i)
+            .map(|(_, b)| *b)
+            .collect()
+    }
+
+    /// Runs until `until` (network time).
+    fn run(&mut self, until: u64) {
+        while self.now < until {
+            for i in 0..self.nodes.len() as u32 {
+                let now = self.local(i);
+                let live = self.nodes[i as usize].machines.len();
+                self.nodes[i as usize].core.handle_tick(now, live);
+                self.tick_machines(i);
+                self.drain(i);
+            }
+            // Next: a delivery, or a wake-up of a core or a machine.
+            let mut next = until;
+            if let Some(Reverse((at, _, _))) = self.queue.peek() {
+                next = next.min(*at);
+            }
+            for (i, n) in self.nodes.iter().enumerate() {
+                let local = self.now + n.skew;
+                next = next.min(n.core.poll_timeout(local) - n.skew);
+                for (m, _) in n.machines.values() {
+                    if let Some(t) = m.poll_timeout() {
+                        next = next.min(t.saturating_sub(self.nodes[i].skew));
+                    }
+                }
+            }
+            self.now = next.max(self.now + 1);
+            while let Some(Reverse((at, seq, to))) = self.queue.peek().copied() {
+                if at > self.now {
+                    break;
+                }
+                self.queue.pop();
+                if let Some(d) = self.payloads.remove(&seq) {
+                    self.deliver(to, d);
+                }
+            }
+        }
+    }
+
+    fn deliver(&mut self, to: u32, d: Delivery) {
+        let now = self.local(to);
+        match d {
+            Delivery::Connect(from) => {
+                self.connected.insert((to, from));
+                self.nodes[to as usize]
+                    .core
+                    .handle_peer_connected(now, from);
+            }
+            Delivery::Gossip { topic, bytes, from } => {
+                let intake = self.nodes[to as usize]
+                    .core
+                    .handle_gossip(now, topic, &bytes);
+                self.nodes[to as usize]
+                    .verdicts
+                    .push(intake.verdict.clone());
+                if let Some(item) = &intake.item {
+                    self.route(to, item);
+                    // Forward to everyone else, as gossipsub does with accepted messages.
+                    for p in self.peers_of(to) {
+                        if p != from {
+                            self.send(
+                                p,
+                                Delivery::Gossip {
+                                    topic,
+                                    bytes: bytes.clone(),
+                                    from: to,
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+            Delivery::Fetch { from, request } => {
+                let response = self.nodes[to as usize]
+                    .core
+                    .answer_fetch(&wire::encode(&request));
+                self.send(
+                    from,
+                    Delivery::FetchResponse {
+                        from: to,
+                        bytes: wire::encode(&response),
+                    },
+                );
+            }
+            Delivery::FetchResponse { from, bytes } => {
+                let items = self.nodes[to as usize]
+                    .core
+                    .handle_fetch_response(now, from, &bytes);
+                for item in &items {
+                    self.route(to, item);
+                }
+            }
+            Delivery::Invite(header) => {
+                let live = self.nodes[to as usize].machines.len();
+                let a = header.a;
+                let ok = self.nodes[to as usize]
+                    .core
+                    .check_invitation(now, &header, &a, live)
+                    .is_ok();
+                if ok {
+                    self.start(to, header.clone());
+                    let from = self.by_player[&header.a];
+                    self.send(from, Delivery::Accept(header));
+                }
+            }
+            Delivery::Accept(header) => self.start(to, header),
+            Delivery::Match(msg) => {
+                if let Some((m, _)) = self.nodes[to as usize].machines.get_mut(&msg.match_id) {
+                    m.handle_message(now, msg);
+                }
+                self.pump(to);
+            }
+        }
+    }
+
+    fn start(&mut self, i: u32, header: MatchHeader) {
+        if self.nodes[i as usize].silent {
+            return; // It accepts, then never plays.
+        }
+        let now = self.local(i);
+        let id = header.match_id();
+        let opponent = if header.a == self.nodes[i as usize].core.me() {
+            self.by_player[&header.b]
+        } else {
+            self.by_player[&header.a]
+        };
+        let mut secret = id.0;
+        secret[0] ^= i as u8 + 1;
+        let cfg = MatchConfig {
+            step_timeout: schedule().step_timeout_ms,
+            answer_timeout: schedule().answer_timeout_ms,
+            retransmit_every: 200,
+        };
+        let m = MatchMachine::new(now, header, key(i), secret, cfg).unwrap();
+        self.nodes[i as usize].machines.insert(id, (m, opponent));
+        self.pump(i);
+    }
+
+    fn route(&mut self, i: u32, item: &Item) {
+        let now = self.local(i);
+        let node = &mut self.nodes[i as usize];
+        match item {
+            Item::Claim(claim) => {
+                if let Some((m, _)) = node.machines.get_mut(&claim.header.match_id()) {
+                    m.handle_claim(now, claim);
+                }
+            }
+            Item::Answer { header, message } => {
+                if let Some((m, _)) = node.machines.get_mut(&header.match_id()) {
+                    m.handle_message(now, message.clone());
+                }
+            }
+            _ => {}
+        }
+        self.pump(i);
+    }
+
+    fn tick_machines(&mut self, i: u32) {
+        let now = self.local(i);
+        for (m, _) in self.nodes[i as usize].machines.values_mut() {
+            if m.poll_timeout().is_some_and(|t| t <= now) {
+                m.handle_timeout(now);
+            }
+        }
+        self.pump(i);
+    }
+
+    /// Drains every machine of node `i`: moves, messages, events.
+    fn pump(&mut self, i: u32) {
+        let now = self.local(i);
+        let ids: Vec<Hash32> = self.nodes[i as usize].machines.keys().copied().collect();
+        for id in ids {
+            let mut sends = Vec::new();
+            let mut items = Vec::new();
+            let mut done = false;
+            {
+                let node = &mut self.nodes[i as usize];
+                let Some((m, opponent)) = node.machines.get_mut(&id) else {
+                    continue;
+                };
+                loop {
+                    let mut progressed = false;
+                    while let Some(event) = m.poll_event() {
+                        progressed = true;
+                        match event {
+                            Event::ActionNeeded { .. } => {
+                                let game = m.pending_game().unwrap().clone();
+                                let seat = m.seat().index() as usize;
+                                let mv = Greedy.choose(&game, seat);
+                                m.supply_action(now, mv.code()).unwrap();
+                            }
+                            Event::Finished(record) => {
+                                items.push(Item::Outcome(record));
+                                done = true;
+                            }
+                            Event::TimeoutClaimed(claim) => items.push(Item::Claim(claim)),
+                            Event::ClaimAnswer(message) => {
+                                let header = m.conversation().header().clone();
+                                items.push(Item::Answer { header, message });
+                            }
+                            Event::Forfeit(_) => done = true,
+                            Event::PeerFault(evidence) => {
+                                items.push(Item::Evidence {
+                                    epoch: m.conversation().header().epoch,
+                                    evidence,
+                                });
+                                done = true;
+                            }
+                            _ => {}
+                        }
+                    }
+                    while let Some(msg) = m.poll_transmit() {
+                        progressed = true;
+                        sends.push((*opponent, msg));
+                    }
+                    if !progressed {
+                        break;
+                    }
+                }
+            }
+            for (to, msg) in sends {
+                self.send(to, Delivery::Match(msg));
+            }
+            for item in items {
+                self.nodes[i as usize].core.handle_own_item(&item);
+            }
+            if done {
+                self.nodes[i as usize].machines.remove(&id);
+            }
+        }
+        self.drain(i);
+    }
+
+    /// Carries out node `i`'s outputs.
+    fn drain(&mut self, i: u32) {
+        while let Some(output) = self.nodes[i as usize].core.poll_output() {
+            match output {
+                Output::DialBootstrap => {
+                    if i != 0 {
+                        self.send(0, Delivery::Connect(i));
+                        self.send(i, Delivery::Connect(0));
+                    }
+                }
+                Output::JoinDht => {
+                    // The modelled DHT finds everyone.
+                    for j in 0..self.nodes.len() as u32 {
+                        if j != i && !self.connected.contains(&(i, j)) {
+                            self.send(j, Delivery::Connect(i));
+                            self.send(i, Delivery::Connect(j));
+                        }
+                    }
+                }
+                Output::Publish { topic, bytes } => {
+                    for p in self.peers_of(i) {
+                        self.send(
+                            p,
+                            Delivery::Gossip {
+                                topic,
+                                bytes: bytes.clone(),
+                                from: i,
+                            },
+                        );
+                    }
+                }
+                Output::Fetch { peer, request } => {
+                    self.send(peer, Delivery::Fetch { from: i, request })
+                }
+                Output::OpenMatch(header) => {
+                    let to = self.by_player[&header.b];
+                    self.send(to, Delivery::Invite(header));
+                }
+                Output::EpochClosed { summaries, .. } => {
+                    self.nodes[i as usize].closed = summaries;
+                }
+                Output::Settle(summaries) => self.nodes[i as usize].settled.extend(summaries),
+                Output::CloseLink(_) | Output::Event(_) => {}
+            }
+        }
+    }
+}
+
+#[test]
+fn two_cores_enter_draw_invite_play_gossip_close_and_attest_identically() {
+    let mut net = Net::new(2, true);
+    // Three epochs and their grace.
+    net.run(10_000 + 3 * 8_000 + 2_000);
+    let [a, b] = &net.nodes[..] else {
+        unreachable!()
+    };
+    assert_eq!(a.closed.len(), 3, "one summary per epoch with games");
+    assert_eq!(a.closed, b.closed, "both nodes fold the same epochs");
+    let games: usize = a.closed.iter().map(|s| s.games.len()).sum();
+    // Rounds at 1.5 s from 1.5 s to 6 s into each epoch: four a epoch.
+    assert_eq!(games, 12, "every round's match was played and rated");
+    assert_eq!(
+        a.settled, b.settled,
+        "both hand the same roots to settlement"
+    );
+    assert_eq!(a.settled.len(), 3);
+    assert_eq!(a.core.log().len(), b.core.log().len());
+}
+
+#[test]
+fn an_invitation_for_another_draw_is_declined() {
+    let mut net = Net::new(2, false);
+    net.run(10_000 + 1_000); // entered epoch 0, not yet playing
+    let (me, other) = (net.nodes[0].core.me(), net.nodes[1].core.me());
+    let now = net.local(0) + 1_000;
+    let core = &mut net.nodes[0].core;
+    let (a, b) = core.draw(&league(), 0, 0).expect("two entrants are drawn");
+    let header = |round, a, b| MatchHeader {
+        epoch: 0,
+        round,
+        env: league().env,
+        a,
+        b,
+    };
+    // The real pairing, seen by seat B, is accepted.
+    if b == me {
+        assert_eq!(core.check_invitation(now, &header(0, a, b), &a, 0), Ok(()));
+    }
+    // Seats swapped: not this node's draw.
+    let swapped = header(0, b, a);
+    if swapped.b == me {
+        assert_eq!(
+            core.check_invitation(now, &swapped, &swapped.a, 0),
+            Err("the pairing does not match this node's draw")
+        );
+    }
+    // Another epoch, a stranger, or too many matches in flight.
+    let mut later = header(0, other, me);
+    later.epoch = 1;
+    assert_eq!(
+        core.check_invitation(now, &later, &other, 0),
+        Err("not an invitation for the current epoch")
+    );
+    let stranger = key(99).id();
+    assert_eq!(
+        core.check_invitation(now, &header(0, stranger, me), &stranger, 0),
+        Err("the pairing does not match this node's draw")
+    );
+    assert_eq!(
+        core.check_invitation(now, &header(0, other, me), &other, 4),
+        Err("too many matches in flight")
+    );
+    assert_eq!(
+        core.check_invitation(now, &header(0, other, other), &other, 0),
+        Err("the header names other players")
+    );
+}
+
+#[test]
+fn a_silent_opponent_gets_a_claim_and_forfeits() {
+    let mut net = Net::new(2, false);
+    net.nodes[1].silent = true;
+    net.run(10_000 + 8_000 + 2_000);
+    let silent = net.nodes[1].core.me();
+    for node in &net.nodes {
+        let summary = node.closed.last().expect("epoch 0 closed");
+        let standing = summary.standings[&silent];
+        assert!(standing.forfeits >= 1, "{standing:?}");
+        assert_eq!(standing.wins, 0);
+    }
+    assert_eq!(net.nodes[0].closed, net.nodes[1].closed);
+}
+
+#[test]
+fn clock_skew_within_the_tolerance_does_not_split_views() {
+    let mut net = Net::new(3, false);
+    net.nodes[2].skew = CLOCK_SKEW_MS / 2;
+    net.run(10_000 + 2 * 8_000 + 2_000);
+    let first = &net.nodes[0].closed;
+    assert_eq!(first.len(), 2);
+    assert!(first.iter().all(|s| !s.games.is_empty()));
+    for node in &net.nodes {
+        assert_eq!(&node.closed, first);
+        // Nothing an honest, slightly fast clock sent was taken for an attack.
+        assert!(
+            !node
+                .verdicts
+                .iter()
+                .any(|v| matches!(v, Verdict::Invalid(_))),
+            "{:?}",
+            node.verdicts
+        );
+    }
+}
+
+#[test]
+fn a_node_left_without_peers_dials_its_bootstrap_list_again_with_backoff() {
+    let mut core: NodeCore<u32, MemLog> =
+        NodeCore::new(0, key(1), config(false), MemLog::default());
+    let mut dials = Vec::new();
+    let mut now = 0;
+    while now < 20_000 {
+        core.handle_tick(now, 0);
+        while let Some(o) = core.poll_output() {
+            if o == Output::DialBootstrap {
+                dials.push(now);
+            }
+        }
+        now = core.poll_timeout(now);
+    }
+    assert_eq!(dials, [0, 1_000, 3_000, 7_000, 15_000], "doubling waits");
+    // Connected: the DHT is joined, and no more dials.
+    core.handle_peer_connected(now, 7);
+    let outputs: Vec<_> = std::iter::from_fn(|| core.poll_output()).collect();
+    assert!(outputs.contains(&Output::JoinDht));
+    core.handle_tick(now + 60_000, 0);
+    assert!(!std::iter::from_fn(|| core.poll_output()).any(|o| o == Output::DialBootstrap));
+    // Pruned by its only peer: it dials again at once, with the backoff reset, and joins the
+    // DHT again once connected.
+    now += 61_000;
+    core.handle_peer_gone(now, &7);
+    core.handle_tick(now, 0);
+    assert!(std::iter::from_fn(|| core.poll_output()).any(|o| o == Output::DialBootstrap));
+    core.handle_tick(now + 1_000, 0);
+    assert!(std::iter::from_fn(|| core.poll_output()).any(|o| o == Output::DialBootstrap));
+    core.handle_peer_connected(now + 1_100, 8);
+    assert!(std::iter::from_fn(|| core.poll_output()).any(|o| o == Output::JoinDht));
+}
+
+#[test]
+fn a_link_that_carries_no_match_is_closed_after_the_step_timeout() {
+    let mut core: NodeCore<u32, MemLog> =
+        NodeCore::new(0, key(1), config(false), MemLog::default());
+    core.handle_peer_connected(0, 2);
+    core.handle_link_opened(100, 1);
+    core.handle_link_opened(100, 2);
+    core.handle_link_settled(2); // it carried an invitation
+    let step = schedule().step_timeout_ms;
+    assert!(core.poll_timeout(100) <= 100 + step);
+    core.handle_tick(100 + step - 1, 0);
+    let closed = |core: &mut NodeCore<u32, MemLog>| -> Vec<u64> {
+        std::iter::from_fn(|| core.poll_output())
+            .filter_map(|o| match o {
+                Output::CloseLink(l) => Some(l),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(closed(&mut core).is_empty());
+    core.handle_tick(100 + step, 0);
+    assert_eq!(closed(&mut core), [1]);
+    assert_eq!(core.bookkeeping()[4], 0);
+}
+
+/// A core at `now` (network time, epoch 1 running) with a peer.
+fn intake_core(now: u64) -> NodeCore<u32, MemLog> {
+    let mut core = NodeCore::new(now, key(1), config(false), MemLog::default());
+    core.handle_peer_connected(now, 2);
+    core
+}
+
+fn entry(k: &Keypair, league: Hash32, epoch: u64) -> Vec<u8> {
+    Item::Entry(Entry::sign(k, league, epoch, vec!["/memory/2".into()])).to_bytes()
+}
+
+#[test]
+fn intake_refuses_junk_and_items_on_the_wrong_topic_and_penalises_their_sender() {
+    let now = 10_000 + 8_000 + 100; // epoch 1
+    let mut core = intake_core(now);
+    let junk = core.handle_gossip(now, Topic::Outcomes, &[0xde, 0xad, 0xbe, 0xef]);
+    assert!(matches!(junk.verdict, Verdict::Invalid(_)), "{junk:?}");
+    let bytes = entry(&key(2), league().id(), 2);
+    let wrong = core.handle_gossip(now, Topic::Outcomes, &bytes);
+    assert!(matches!(wrong.verdict, Verdict::Invalid(ref r) if r.contains("topic")));
+    assert!(core.log().is_empty(), "nothing refused is stored");
+    // Forged: a valid entry with its signature bytes changed.
+    let Ok(Item::Entry(mut forged)) = Item::from_bytes(&bytes) else {
+        unreachable!()
+    };
+    forged.sig.0[0] ^= 1;
+    let forged = core.handle_gossip(now, Topic::Entries, &Item::Entry(forged).to_bytes());
+    assert!(matches!(forged.verdict, Verdict::Invalid(_)));
+    // The same entry, on its topic: accepted, then known.
+    let ok = core.handle_gossip(now, Topic::Entries, &bytes);
+    assert_eq!(ok.verdict, Verdict::Accepted { new: true });
+    let again = core.handle_gossip(now, Topic::Entries, &bytes);
+    assert_eq!(again.verdict, Verdict::Accepted { new: false });
+    assert_eq!(core.entrants(&league().id(), 2), [key(2).id()]);
+}
+
+#[test]
+fn intake_ignores_entries_for_unknown_leagues_and_does_not_store_them() {
+    let now = 10_000 + 8_000 + 100;
+    let mut core = intake_core(now);
+    let other = League {
+        env: EnvSpec::Snake(SnakeParams::duel(9)),
+        tier: 3,
+    };
+    let intake = core.handle_gossip(now, Topic::Entries, &entry(&key(2), other.id(), 2));
+    assert_eq!(intake.verdict, Verdict::Ignored(Ignored::UnknownLeague));
+    assert!(core.log().is_empty());
+}
+
+#[test]
+fn intake_ignores_early_and_stale_items_without_penalty_and_refuses_the_far_future() {
+    let s = schedule();
+    // Just before epoch 2 starts: an entry for epoch 3 comes from a clock a second ahead.
+    let now = s.epoch_start(2) - 1_000;
+    let mut core = intake_core(now);
+    let early = core.handle_gossip(now, Topic::Entries, &entry(&key(2), league().id(), 3));
+    assert_eq!(early.verdict, Verdict::Ignored(Ignored::Early { epoch: 3 }));
+    let far = core.handle_gossip(now, Topic::Entries, &entry(&key(2), league().id(), 4));
+    assert!(matches!(far.verdict, Verdict::Invalid(ref r) if r.contains("future")));
+    // An entry for epoch 0, closed long ago: stale by gossip ...
+    let old = entry(&key(2), league().id(), 0);
+    let stale = core.handle_gossip(now, Topic::Entries, &old);
+    assert_eq!(stale.verdict, Verdict::Ignored(Ignored::Stale { epoch: 0 }));
+    assert!(core.log().is_empty());
+    // ... but taken when fetched: that is how a node catches up.
+    let response = FetchResponse::Items {
+        items: vec![serde_bytes::ByteBuf::from(old)],
+    };
+    let items = core.handle_fetch_response(now, 2, &wire::encode(&response));
+    assert_eq!(items.len(), 1);
+    assert_eq!(core.log().len(), 1);
+}
+
+#[test]
+fn a_store_failure_is_ignored_and_never_charged_to_the_sender() {
+    let now = 10_000 + 8_000 + 100;
+    let mut core = intake_core(now);
+    core.log().fail(true);
+    let bytes = entry(&key(2), league().id(), 2);
+    let intake = core.handle_gossip(now, Topic::Entries, &bytes);
+    assert!(matches!(
+        intake.verdict,
+        Verdict::Ignored(Ignored::Local(_))
+    ));
+    // Healed, the same item is taken: nothing was lost or poisoned.
+    core.log().fail(false);
+    let intake = core.handle_gossip(now, Topic::Entries, &bytes);
+    assert_eq!(intake.verdict, Verdict::Accepted { new: true });
+    assert!(core.log().has_item(&Item::id_of(&bytes)).unwrap());
+}
+
+#[test]
+fn bookkeeping_stays_bounded_as_epochs_pass() {
+    let mut net = Net::new(2, false);
+    let s = schedule();
+    net.run(s.epoch_start(3));
+    let early = net.nodes[0].core.bookkeeping();
+    net.run(s.epoch_start(12));
+    let late = net.nodes[0].core.bookkeeping();
+    for (e, l) in early.iter().zip(late) {
+        assert!(l <= (*e).max(8), "{early:?} -> {late:?}");
+    }
+    assert_eq!(net.nodes[0].closed.len(), 11);
+}
+
+#[test]
+fn entries_are_signed_stored_before_they_are_gossiped_and_retried_if_unsent() {
+    let mut core: NodeCore<u32, MemLog> =
+        NodeCore::new(0, key(1), config(false), MemLog::default());
+    core.handle_listening(vec!["/memory/1".into()]);
+    core.handle_tick(0, 0);
+    assert!(core.log().is_empty(), "no entry before a peer is connected");
+    core.handle_peer_connected(10, 2);
+    core.handle_tick(10, 0);
+    let published: Vec<Vec<u8>> = std::iter::from_fn(|| core.poll_output())
+        .filter_map(|o| match o {
+            Output::Publish { topic, bytes } => {
+                assert_eq!(topic, Topic::Entries);
+                Some(bytes)
+            }
+            _ => None,
+        })
+        .collect();
+    // Before genesis: the first epoch and the next one.
+    assert_eq!(published.len(), 2);
+    for bytes in &published {
+        assert!(core.log().has_item(&Item::id_of(bytes)).unwrap());
+    }
+    // Gossip could not carry it: tried again a second later, not before.
+    core.handle_publish_failed(20, &published[0]);
+    core.handle_tick(500, 0);
+    assert!(
+        !std::iter::from_fn(|| core.poll_output()).any(|o| matches!(o, Output::Publish { .. }))
+    );
+    core.handle_tick(1_100, 0);
+    assert!(std::iter::from_fn(|| core.poll_output()).any(|o| matches!(o, Output::Publish { .. })));
+}
