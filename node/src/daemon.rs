@@ -72,6 +72,8 @@ pub struct Status {
     pub closed_before: u64,
     /// Connected peers.
     pub peers: Vec<String>,
+    /// Each connected peer's gossip score (below 0: it sent invalid messages lately).
+    pub peer_scores: BTreeMap<String, f64>,
     /// Leagues: id, and entrants known.
     pub leagues: Vec<LeagueStatus>,
     /// Matches in flight.
@@ -879,6 +881,14 @@ impl Node {
             epoch,
             closed_before: self.core.closed_before(),
             peers: self.core.peers().map(|(p, _)| p.to_string()).collect(),
+            peer_scores: self
+                .core
+                .peers()
+                .filter_map(|(p, _)| {
+                    let score = self.swarm.behaviour().gossipsub.peer_score(p)?;
+                    Some((p.to_string(), score))
+                })
+                .collect(),
             leagues,
             matches_live: self.live_matches(),
             live: self
