@@ -103,6 +103,8 @@ struct Net {
     nodes: Vec<Sim>,
     by_player: BTreeMap<PlayerId, u32>,
     connected: BTreeSet<(u32, u32)>,
+    /// Nodes cut off from the network: their dials fail.
+    blocked: BTreeSet<u32>,
     queue: BinaryHeap<Reverse<(u64, u64, u32)>>,
     payloads: BTreeMap<u64, Delivery>,
 }
@@ -133,6 +135,7 @@ impl Net {
             nodes,
             by_player,
             connected: BTreeSet::new(),
+            blocked: BTreeSet::new(),
             queue: BinaryHeap::new(),
             payloads: BTreeMap::new(),
         }
@@ -146,6 +149,37 @@ impl Net {
         self.seq += 1;
         self.payloads.insert(self.seq, delivery);
         self.queue.push(Reverse((self.now + LATENCY, self.seq, to)));
+    }
+
+    /// Cuts node `i` off: its connections close and its dials fail until [`Net::unblock`].
+    fn cut(&mut self, i: u32) {
+        self.blocked.insert(i);
+        let gone: Vec<(u32, u32)> = self
+            .connected
+            .iter()
+            .filter(|(a, b)| *a == i || *b == i)
+            .copied()
+            .collect();
+        for (a, b) in gone {
+            self.connected.remove(&(a, b));
+            let now = self.local(a);
+            self.nodes[a as usize].core.handle_peer_gone(now, &b);
+        }
+    }
+
+    fn unblock(&mut self, i: u32) {
+        self.blocked.remove(&i);
+    }
+
+    /// Connects `a` and `b` unless one of them is cut off.
+    fn dial(&mut self, a: u32, b: u32) {
+        if a == b || self.blocked.contains(&a) || self.blocked.contains(&b) {
+            return;
+        }
+        if !self.connected.contains(&(a, b)) {
+            self.send(b, Delivery::Connect(a));
+            self.send(a, Delivery::Connect(b));
+        }
     }
 
     fn peers_of(&self, i: u32) -> Vec<u32> {
@@ -197,6 +231,9 @@ impl Net {
         let now = self.local(to);
         match d {
             Delivery::Connect(from) => {
+                if self.blocked.contains(&to) || self.blocked.contains(&from) {
+                    return;
+                }
                 self.connected.insert((to, from));
                 self.nodes[to as usize]
                     .core
@@ -391,19 +428,11 @@ impl Net {
     fn drain(&mut self, i: u32) {
         while let Some(output) = self.nodes[i as usize].core.poll_output() {
             match output {
-                Output::DialBootstrap => {
-                    if i != 0 {
-                        self.send(0, Delivery::Connect(i));
-                        self.send(i, Delivery::Connect(0));
-                    }
-                }
+                Output::DialBootstrap => self.dial(i, 0),
                 Output::JoinDht => {
                     // The modelled DHT finds everyone.
                     for j in 0..self.nodes.len() as u32 {
-                        if j != i && !self.connected.contains(&(i, j)) {
-                            self.send(j, Delivery::Connect(i));
-                            self.send(i, Delivery::Connect(j));
-                        }
+                        self.dial(i, j);
                     }
                 }
                 Output::Publish { topic, bytes } => {
@@ -737,4 +766,29 @@ fn entries_are_signed_stored_before_they_are_gossiped_and_retried_if_unsent() {
     );
     core.handle_tick(1_100, 0);
     assert!(std::iter::from_fn(|| core.poll_output()).any(|o| matches!(o, Output::Publish { .. })));
+}
+
+#[test]
+fn a_node_cut_off_rejoins_and_fetches_the_entries_it_missed() {
+    let mut net = Net::new(3, false);
+    net.cut(1); // node 1 starts late
+    net.run(2_500); // nodes 0 and 2 connect, enter, and catch up
+    net.cut(2);
+    net.unblock(1);
+    net.run(4_500); // node 1 dials again, connects and enters while node 2 is cut off
+    let league = league().id();
+    assert_eq!(net.nodes[0].core.entrants(&league, 0).len(), 3);
+    assert_eq!(net.nodes[2].core.entrants(&league, 0).len(), 2);
+    net.unblock(2);
+    // Before the entry sync ahead of epoch 0 (2 s before it starts at 10 s).
+    net.run(7_000);
+    assert!(
+        net.nodes[2].core.peers().next().is_some(),
+        "node 2 dialled again"
+    );
+    assert_eq!(
+        net.nodes[2].core.entrants(&league, 0).len(),
+        3,
+        "node 2 fetched the entry it missed"
+    );
 }

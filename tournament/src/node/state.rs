@@ -241,7 +241,7 @@ pub struct NodeCore<P, L> {
     synced: BTreeSet<u64>,
     /// ... and again after two grace periods.
     synced_again: BTreeSet<u64>,
-    /// Whether the epochs missed while down were fetched.
+    /// Whether the epochs missed while down, or while cut off, were fetched.
     caught_up: bool,
     /// Epochs before this one are closed.
     closed_before: u64,
@@ -403,11 +403,13 @@ impl<P: Clone + Ord, L: ItemLog> NodeCore<P, L> {
     }
 
     /// A peer's last connection closed. A node left without peers dials its bootstrap list
-    /// again at once, then with backoff, and joins the DHT again once connected.
+    /// again at once, then with backoff; once connected again, it joins the DHT again and
+    /// fetches what it missed meanwhile (entries included), as after a start.
     pub fn handle_peer_gone(&mut self, now: u64, peer: &P) {
         self.peers.remove(peer);
         if self.peers.is_empty() {
             self.dht_joined = false;
+            self.caught_up = false;
             self.redial_at = now;
         }
     }
