@@ -6,7 +6,7 @@
 //!
 //! - libp2p: gossip in and out, fetches, dials, connections and the pruning policy;
 //! - match streams, each in its own task, which pass frames in and out;
-//! - [`MatchMachine`]s, one per match, with the agents that think on tokio's blocking pool;
+//! - the agents, which think on tokio's blocking pool when the core asks for a move;
 //! - the sled store, the settler's channels, the HTTP API's status snapshot and metrics.
 //!
 //! It reads the clock once per event and hands it to the core; it drains the core's outputs
@@ -23,15 +23,15 @@ use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify};
+use nets_envs::snake::SnakeGame;
 use nets_p2p::gossip::{GossipTopic, Topic};
 use nets_p2p::policy::{Connected, prune};
 use nets_p2p::{Behaviour, BehaviourEvent, MATCH_PROTOCOL, MAX_MATCH_FRAME, frame};
 use nets_tournament::hash::{Hash32, keccak256};
 use nets_tournament::identity::{Domain, Keypair, PlayerId};
-use nets_tournament::messages::{Body, MatchHeader, MatchMessage};
+use nets_tournament::messages::{Body, MatchMessage};
 use nets_tournament::node::item::Item;
 use nets_tournament::node::{CoreConfig, Ignored, NodeCore, NodeEvent, Output, Verdict};
-use nets_tournament::protocol::{Event, MatchConfig, MatchMachine};
 use nets_tournament::wire;
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
@@ -124,7 +124,6 @@ enum NetIn {
     },
     Frame {
         link: u64,
-        peer: PeerId,
         frame: Frame,
     },
     Closed {
@@ -140,30 +139,9 @@ struct AgentDone {
     result: Result<u8, AgentError>,
 }
 
-/// One match in flight.
-struct Live {
-    machine: MatchMachine,
-    header: MatchHeader,
-    peer: PeerId,
-    link: Option<u64>,
-    tx: Option<mpsc::Sender<Vec<u8>>>,
-    /// The agent, while it is not thinking.
+/// The agent of a match in flight: out while it thinks.
+struct Seat {
     player: Option<Box<dyn Player + Send>>,
-    /// A move was asked for while the agent was busy or is being computed.
-    thinking: bool,
-    /// When the machine ended, to keep it a while for late retransmissions and claims.
-    done_at: Option<u64>,
-    /// A protocol message came from the opponent: from then on the match can only end by
-    /// the protocol (a result or a claim), never by a decline.
-    heard: bool,
-}
-
-/// An invitation sent by seat A and not yet accepted or declined.
-struct Invitation {
-    header: MatchHeader,
-    peer: PeerId,
-    tx: mpsc::Sender<Vec<u8>>,
-    sent_at: u64,
 }
 
 /// The resources a node runs with: its key, configuration, store, agent and metrics.
@@ -206,8 +184,6 @@ pub struct NodeHandle {
     pub task: tokio::task::JoinHandle<Result<()>>,
 }
 
-/// How long a finished match is kept for late messages and claims.
-const LINGER_MS: u64 = 15_000;
 /// Frames queued to a match stream.
 const LINK_QUEUE: usize = 64;
 /// Inputs queued from all streams to the loop.
@@ -254,9 +230,12 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         bootstrap: !bootstrap.is_empty(),
     };
     let me = parts.key.id();
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
     let core = NodeCore::new(
         now_ms(),
         Keypair::from_secret(parts.key.secret()),
+        seed,
         core_config,
         parts.store.clone(),
     );
@@ -285,14 +264,10 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         status: status_tx,
         net_tx,
         agent_tx,
-        matches: BTreeMap::new(),
+        seats: BTreeMap::new(),
         links: BTreeMap::new(),
-        waiting_links: BTreeMap::new(),
-        invitations: BTreeMap::new(),
-        next_link: 0,
         listen: Vec::new(),
         pending_fetch: BTreeMap::new(),
-        finished: 0,
         spam_per_second: parts.spam_per_second,
         junk_published: 0,
         junk_nonce: 0,
@@ -329,17 +304,13 @@ struct Node {
     status: watch::Sender<Status>,
     net_tx: mpsc::Sender<NetIn>,
     agent_tx: mpsc::Sender<AgentDone>,
-    matches: BTreeMap<Hash32, Live>,
-    /// Link id → match id, once a link carries a match.
-    links: BTreeMap<u64, Option<Hash32>>,
-    /// Incoming links waiting for their invitation (the core closes them when it is late).
-    waiting_links: BTreeMap<u64, (PeerId, mpsc::Sender<Vec<u8>>)>,
-    /// Invitations sent, by link, until accepted, declined, or withdrawn.
-    invitations: BTreeMap<u64, Invitation>,
-    next_link: u64,
+    /// The agents of the matches in flight.
+    seats: BTreeMap<Hash32, Seat>,
+    /// Open match links: the peer, and the queue of frames to it (dropping it closes the
+    /// link once the queue is sent).
+    links: BTreeMap<u64, (PeerId, mpsc::Sender<Vec<u8>>)>,
     listen: Vec<Multiaddr>,
     pending_fetch: BTreeMap<OutboundRequestId, PeerId>,
-    finished: u64,
     last_prune: u64,
     /// Junk gossip messages to publish a second (a simulated spammer; 0 for a real node).
     spam_per_second: u32,
@@ -496,16 +467,46 @@ impl Node {
                         .send_request(&peer, wire::encode(&request));
                     self.pending_fetch.insert(id, peer);
                 }
-                Output::OpenMatch(header) => self.open_match(now_ms(), header),
-                Output::CloseLink(link) => {
-                    if let Some((peer, _tx)) = self.waiting_links.remove(&link) {
-                        // Dropping the sender ends the link's task.
-                        tracing::info!(%peer, "closing a match link that carried no match in time");
-                        self.links.remove(&link);
-                        self.metrics
-                            .matches
-                            .get_or_create(&kind("silent_link"))
-                            .inc();
+                Output::OpenLink { link, to, contacts } => self.open_link(link, &to, &contacts),
+                Output::SendFrame { link, frame } => {
+                    let frame = self.deviate_frame(frame);
+                    if let Some((_, tx)) = self.links.get(&link) {
+                        // A full queue drops the frame; the match protocol retransmits.
+                        let _ = tx.try_send(wire::encode(&frame));
+                    }
+                }
+                // Dropping the sender closes the link once its queue is sent.
+                Output::CloseLink(link) => drop(self.links.remove(&link)),
+                Output::Think {
+                    match_id,
+                    turn,
+                    seat,
+                    game,
+                } => self.think(match_id, turn, seat, *game),
+                Output::MatchStarted {
+                    header,
+                    seat,
+                    agent_seed,
+                } => {
+                    let match_id = header.match_id();
+                    if let Err(e) = self.store.put_match(&header) {
+                        self.metrics.store_failures.inc();
+                        tracing::error!("store: {e}");
+                    }
+                    let name = hex::encode(&match_id.0[..8]);
+                    let player = self.players.player(agent_seed, usize::from(seat), &name);
+                    self.seats.insert(
+                        match_id,
+                        Seat {
+                            player: Some(player),
+                        },
+                    );
+                }
+                Output::MatchEnded { match_id } => {
+                    self.seats.remove(&match_id);
+                    if let Err(e) = self.store.remove_match(&match_id) {
+                        self.metrics.store_failures.inc();
+                        tracing::error!("store: {e}");
                     }
                 }
                 Output::EpochClosed { league, summaries } => {
@@ -554,6 +555,17 @@ impl Node {
             NodeEvent::RoundSkipped { epoch, round } => {
                 tracing::info!(epoch, round, "skipping a round: too many matches in flight");
             }
+            NodeEvent::Match { match_id, what } => {
+                self.metrics.matches.get_or_create(&kind(what)).inc();
+                tracing::info!(match_id = %short(&match_id), "match {what}");
+            }
+            NodeEvent::SilentLink => {
+                self.metrics
+                    .matches
+                    .get_or_create(&kind("silent_link"))
+                    .inc();
+                tracing::info!("closed a match link that carried no invitation in time");
+            }
             NodeEvent::StoreFailed { doing, error } => {
                 self.metrics.store_failures.inc();
                 tracing::error!("store failed while {doing}: {error}");
@@ -566,22 +578,14 @@ impl Node {
 
     fn on_tick(&mut self) {
         let now = now_ms();
-        let ids: Vec<Hash32> = self.matches.keys().copied().collect();
-        for id in ids {
-            if let Some(live) = self.matches.get_mut(&id)
-                && live.machine.poll_timeout().is_some_and(|t| t <= now)
-            {
-                live.machine.handle_timeout(now);
-            }
-            self.pump(id);
-        }
-        self.reap(now);
-        self.expire_invitations(now);
         let epoch = self.config.schedule.epoch_at(now);
         self.metrics
             .epoch
             .set(i64::try_from(epoch).unwrap_or(i64::MAX));
-        self.core.handle_tick(now, self.live_matches());
+        self.core.handle_tick(now);
+        self.metrics
+            .matches_live
+            .set(self.core.live_matches() as i64);
         if now.saturating_sub(self.last_prune) >= 500 {
             self.last_prune = now;
             self.prune_connections();
@@ -628,9 +632,7 @@ impl Node {
             .all_mesh_peers()
             .copied()
             .collect();
-        protected.extend(self.matches.values().map(|l| l.peer));
-        protected.extend(self.invitations.values().map(|i| i.peer));
-        protected.extend(self.waiting_links.values().map(|(p, _)| *p));
+        protected.extend(self.links.values().map(|(p, _)| *p));
         protected.extend(self.pending_fetch.values().copied());
         protected.extend(self.bootstrap.iter().map(|(p, _)| *p));
         let connected: Vec<Connected> = self
@@ -648,24 +650,24 @@ impl Node {
         }
     }
 
-    fn open_match(&mut self, now: u64, header: MatchHeader) {
-        let Some(peer) = nets_p2p::peer_id_of(&header.b) else {
+    /// Opens a match link to `to` for the core, dialling the contacts its entry carries
+    /// unless connected or dialling already (the stream waits for the connection).
+    fn open_link(&mut self, link: u64, to: &PlayerId, contacts: &[String]) {
+        let Some(peer) = nets_p2p::peer_id_of(to) else {
+            self.core.handle_link_closed(link);
             return;
         };
-        let match_id = header.match_id();
-        if self.matches.contains_key(&match_id)
-            || self
-                .invitations
-                .values()
-                .any(|i| i.header.match_id() == match_id)
-        {
-            return;
+        let addrs: Vec<Multiaddr> = contacts.iter().filter_map(|a| a.parse().ok()).collect();
+        if !self.core.peers().any(|(p, _)| *p == peer) && !addrs.is_empty() {
+            let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
+                .addresses(addrs)
+                .condition(libp2p::swarm::dial_opts::PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            if let Err(e) = self.swarm.dial(opts) {
+                tracing::debug!(%peer, "dialling an opponent: {e}");
+            }
         }
-        let link = self.next_link;
-        self.next_link += 1;
-        self.dial_entrant(peer, &header);
         let (tx, rx) = mpsc::channel(LINK_QUEUE);
-        let _ = tx.try_send(wire::encode(&Frame::Invite(header.clone())));
         let mut control = self.control.clone();
         let net_tx = self.net_tx.clone();
         tokio::spawn(async move {
@@ -677,154 +679,7 @@ impl Node {
                 }
             }
         });
-        self.links.insert(link, Some(match_id));
-        // The machine (and its step deadlines) starts when the opponent accepts: an opponent
-        // that never saw the invitation, or drew differently, must not forfeit.
-        tracing::info!(match_id = %short(&match_id), opponent = %peer, "match invited");
-        self.invitations.insert(
-            link,
-            Invitation {
-                header,
-                peer,
-                tx,
-                sent_at: now,
-            },
-        );
-    }
-
-    /// Dials seat B at the addresses its entry carries, unless connected or dialling already
-    /// (the stream waits for the connection).
-    fn dial_entrant(&mut self, peer: PeerId, header: &MatchHeader) {
-        if self.core.peers().any(|(p, _)| *p == peer) {
-            return;
-        }
-        let addrs: Vec<Multiaddr> = self
-            .core
-            .contacts(header, &header.b)
-            .iter()
-            .filter_map(|a| a.parse().ok())
-            .collect();
-        if addrs.is_empty() {
-            return;
-        }
-        let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
-            .addresses(addrs)
-            .condition(libp2p::swarm::dial_opts::PeerCondition::DisconnectedAndNotDialing)
-            .build();
-        if let Err(e) = self.swarm.dial(opts) {
-            tracing::debug!(%peer, "dialling an opponent: {e}");
-        }
-    }
-
-    fn start_machine(
-        &mut self,
-        now: u64,
-        header: MatchHeader,
-        peer: PeerId,
-        link: Option<u64>,
-        tx: Option<mpsc::Sender<Vec<u8>>>,
-    ) -> bool {
-        let match_id = header.match_id();
-        let mut secret = [0u8; 32];
-        if let Err(e) = getrandom::fill(&mut secret) {
-            tracing::error!("no OS randomness for a match secret: {e}");
-            return false;
-        }
-        let s = self.config.schedule;
-        let cfg = MatchConfig {
-            step_timeout: s.step_timeout_ms,
-            answer_timeout: s.answer_timeout_ms,
-            retransmit_every: 1_000,
-        };
-        let machine = match MatchMachine::new(
-            now,
-            header.clone(),
-            Keypair::from_secret(self.key.secret()),
-            secret,
-            cfg,
-        ) {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!("cannot start a match: {e}");
-                return false;
-            }
-        };
-        let seat = machine.seat().index() as usize;
-        let player = self
-            .players
-            .player(secret, seat, &hex::encode(&match_id.0[..8]));
-        if let Err(e) = self.store.put_match(&header) {
-            tracing::error!("store: {e}");
-        }
-        self.matches.insert(
-            match_id,
-            Live {
-                machine,
-                header,
-                peer,
-                link,
-                tx,
-                player: Some(player),
-                thinking: false,
-                done_at: None,
-                heard: false,
-            },
-        );
-        self.metrics.matches.get_or_create(&kind("started")).inc();
-        self.metrics.matches_live.set(self.live_matches() as i64);
-        self.pump(match_id);
-        true
-    }
-
-    /// Matches not yet ended, and invitations not yet answered.
-    fn live_matches(&self) -> usize {
-        self.matches
-            .values()
-            .filter(|l| l.done_at.is_none())
-            .count()
-            .saturating_add(self.invitations.len())
-    }
-
-    /// Withdraws invitations that were neither accepted nor declined in time: nothing was
-    /// signed yet, so the match is dropped on both sides without a claim.
-    fn expire_invitations(&mut self, now: u64) {
-        let wait = self.config.schedule.step_timeout_ms.saturating_mul(2);
-        let expired: Vec<u64> = self
-            .invitations
-            .iter()
-            .filter(|(_, i)| now.saturating_sub(i.sent_at) > wait)
-            .map(|(link, _)| *link)
-            .collect();
-        for link in expired {
-            if let Some(inv) = self.invitations.remove(&link) {
-                tracing::info!(match_id = %short(&inv.header.match_id()), opponent = %inv.peer, "invitation not answered in time; withdrawn");
-                let _ = inv.tx.try_send(wire::encode(&Frame::Decline(
-                    "the invitation expired".into(),
-                )));
-                self.links.remove(&link);
-                self.metrics
-                    .matches
-                    .get_or_create(&kind("unanswered"))
-                    .inc();
-            }
-        }
-    }
-
-    fn reap(&mut self, now: u64) {
-        let gone: Vec<Hash32> = self
-            .matches
-            .iter()
-            .filter(|(_, l)| l.done_at.is_some_and(|t| now.saturating_sub(t) > LINGER_MS))
-            .map(|(id, _)| *id)
-            .collect();
-        for id in gone {
-            if let Some(live) = self.matches.remove(&id)
-                && let Some(link) = live.link
-            {
-                self.links.remove(&link);
-            }
-        }
-        self.metrics.matches_live.set(self.live_matches() as i64);
+        self.links.insert(link, (peer, tx));
     }
 
     /// Gossips an attestation the settler made.
@@ -890,21 +745,14 @@ impl Node {
                 })
                 .collect(),
             leagues,
-            matches_live: self.live_matches(),
+            matches_live: self.core.live_matches(),
             live: self
-                .matches
+                .core
+                .live()
                 .iter()
-                .filter(|(_, l)| l.done_at.is_none())
-                .map(|(id, l)| {
-                    let opponent = if l.header.a == self.me {
-                        l.header.b
-                    } else {
-                        l.header.a
-                    };
-                    (hex::encode(id.0), hex::encode(opponent.0))
-                })
+                .map(|(id, opponent)| (hex::encode(id.0), hex::encode(opponent.0)))
                 .collect(),
-            matches_finished: self.finished,
+            matches_finished: self.core.finished(),
             items,
             gossip_refused: self.metrics.gossip_refused.get(),
             junk_published: self.junk_published,
@@ -918,315 +766,57 @@ impl Node {
 
     // ---- matches ----
 
-    /// Drains a machine: sends what it wants sent, handles its events.
-    fn pump(&mut self, match_id: Hash32) {
-        let now = now_ms();
-        let mut events = Vec::new();
-        {
-            let Some(live) = self.matches.get_mut(&match_id) else {
-                return;
-            };
-            while let Some(mut msg) = live.machine.poll_transmit() {
-                if self.forge_results
-                    && let Body::Result { result, signature } = msg.body
-                {
-                    // Claim the win, signed over a payload that says so: the opponent's replay
-                    // disagrees, and the signed message is evidence against this node.
-                    let win = nets_envs::Outcome::Winner(live.machine.seat().index());
-                    if result != win && !live.header.is_solo() {
-                        let signature = match live.machine.conversation().result_payload() {
-                            Some(mut payload) => {
-                                payload.result = win;
-                                self.key.sign(Domain::MatchResult, &payload.signed_bytes())
-                            }
-                            None => signature,
-                        };
-                        let body = Body::Result {
-                            result: win,
-                            signature,
-                        };
-                        msg = MatchMessage::sign(&self.key, msg.match_id, msg.seq, msg.prev, body);
-                        if self.forged.insert((live.header.epoch, match_id)) {
-                            tracing::info!(match_id = %short(&match_id), "forged the result (forger)");
-                        }
-                    }
-                }
-                if let Some(tx) = &live.tx {
-                    // A full queue drops the frame; the machine retransmits.
-                    let _ = tx.try_send(wire::encode(&Frame::Message(msg)));
-                }
-            }
-            while let Some(event) = live.machine.poll_event() {
-                events.push(event);
-            }
+    /// Asks the match's agent for a move, on tokio's blocking pool.
+    fn think(&mut self, match_id: Hash32, turn: u32, seat: u8, game: SnakeGame) {
+        if self.deviate_think(match_id, turn, seat, &game) {
+            return;
         }
-        for event in events {
-            self.on_match_event(now, match_id, event);
-        }
-    }
-
-    fn on_match_event(&mut self, now: u64, match_id: Hash32, event: Event) {
-        match event {
-            Event::ActionNeeded { turn } => self.think(match_id, turn),
-            Event::Finished(record) => {
-                self.finished += 1;
-                self.metrics.matches.get_or_create(&kind("finished")).inc();
-                tracing::info!(
-                    match_id = %short(&match_id),
-                    result = ?record.payload.result,
-                    turns = record.payload.actions.first().map(|a| a.turns).unwrap_or(0),
-                    "match finished"
-                );
-                self.end_match(now, match_id);
-                self.announce(Item::Outcome(record));
-            }
-            Event::TimeoutClaimed(claim) => {
-                tracing::info!(match_id = %short(&match_id), "opponent silent: timeout claimed");
-                self.announce(Item::Claim(claim));
-            }
-            Event::ClaimAnswered => {
-                tracing::info!(match_id = %short(&match_id), "claim answered; match goes on");
-            }
-            Event::Forfeit(_) => {
-                self.metrics
-                    .matches
-                    .get_or_create(&kind("forfeit_won"))
-                    .inc();
-                tracing::info!(match_id = %short(&match_id), "opponent forfeited");
-                self.end_match(now, match_id);
-            }
-            Event::PeerFault(evidence) => {
-                self.metrics
-                    .matches
-                    .get_or_create(&kind("peer_fault"))
-                    .inc();
-                tracing::warn!(match_id = %short(&match_id), "opponent broke the rules");
-                let epoch = self
-                    .matches
-                    .get(&match_id)
-                    .map(|l| l.header.epoch)
-                    .unwrap_or(0);
-                self.end_match(now, match_id);
-                self.announce(Item::Evidence { epoch, evidence });
-            }
-            Event::ClaimAnswer(message) => {
-                if let Some(live) = self.matches.get(&match_id) {
-                    let header = live.header.clone();
-                    self.announce(Item::Answer { header, message });
-                }
-            }
-            Event::Dropped(e) => {
-                tracing::debug!(match_id = %short(&match_id), "dropped a message: {e}");
-            }
-            _ => {}
-        }
-    }
-
-    fn end_match(&mut self, now: u64, match_id: Hash32) {
-        if let Some(live) = self.matches.get_mut(&match_id)
-            && live.done_at.is_none()
-        {
-            live.done_at = Some(now);
-            let _ = self.store.remove_match(&match_id);
-        }
-    }
-
-    fn think(&mut self, match_id: Hash32, turn: u32) {
-        let Some(live) = self.matches.get_mut(&match_id) else {
+        let Some(player) = self.seats.get_mut(&match_id).and_then(|s| s.player.take()) else {
             return;
         };
-        let Some(game) = live.machine.pending_game().cloned() else {
-            return;
-        };
-        let seat = live.machine.seat().index() as usize;
-        let opponent = if seat == 0 {
-            live.header.b
-        } else {
-            live.header.a
-        };
-        if self.colluders.contains(&opponent) && self.me > opponent {
-            // Throw the game to a colluder: head for the nearest wall, and off the board.
-            if self.thrown.insert((live.header.epoch, match_id)) {
-                tracing::info!(match_id = %short(&match_id), "throwing the game to a colluder");
-            }
-            let code = toward_wall(&game, seat).code();
-            if let Err(e) = live.machine.supply_action(now_ms(), code) {
-                tracing::debug!(turn, "move not used: {e}");
-            }
-            self.pump(match_id);
-            return;
-        }
-        if self.abort_when_losing && behind(&game, seat) {
-            // Walk away: no move now or later. The opponent claims a timeout that this node
-            // cannot answer, and the match is its forfeit.
-            live.thinking = true;
-            self.aborted.insert((live.header.epoch, match_id));
-            tracing::info!(match_id = %short(&match_id), turn, "behind: walking away (aborter)");
-            return;
-        }
-        let Some(mut player) = live.player.take() else {
-            live.thinking = true;
-            return;
-        };
-        live.thinking = true;
         let tx = self.agent_tx.clone();
         tokio::task::spawn_blocking(move || {
-            let result = player.choose(&game, seat).map(|d| d.code());
-            let _ = tx.blocking_send(AgentDone {
-                match_id,
-                turn,
-                player,
-                result,
-            });
+            let result = player_choose(player, &game, seat, match_id, turn);
+            let _ = tx.blocking_send(result);
         });
     }
 
     fn on_agent(&mut self, done: AgentDone) {
         let now = now_ms();
-        let Some(live) = self.matches.get_mut(&done.match_id) else {
-            return;
-        };
-        live.player = Some(done.player);
-        live.thinking = false;
+        if let Some(seat) = self.seats.get_mut(&done.match_id) {
+            seat.player = Some(done.player);
+        }
         match done.result {
-            Ok(code) => {
-                if let Err(e) = live.machine.supply_action(now, code) {
-                    tracing::debug!(turn = done.turn, "move not used: {e}");
-                }
-            }
+            Ok(code) => self.core.handle_move(now, done.match_id, done.turn, code),
             Err(e) => {
                 // No move: the opponent will claim a timeout, and this node forfeits.
                 tracing::warn!(match_id = %short(&done.match_id), "agent failed: {e}");
-                self.metrics
-                    .matches
-                    .get_or_create(&kind("agent_failed"))
-                    .inc();
-                return;
+                self.core.handle_agent_failed(done.match_id);
             }
         }
-        self.pump(done.match_id);
     }
 
     fn on_net(&mut self, input: NetIn) {
         let now = now_ms();
         match input {
-            NetIn::Opened { link, peer, tx } => {
-                // Waits for the invitation, within the core's deadline; keep the sender until
-                // then.
-                self.links.insert(link, None);
-                self.waiting_links.insert(link, (peer, tx));
-                self.core.handle_link_opened(now, link);
-            }
-            NetIn::Frame { link, peer, frame } => match frame {
-                Frame::Invite(header) => self.on_invite(now, link, peer, header),
-                Frame::Message(msg) => {
-                    let Some(Some(match_id)) = self.links.get(&link).copied() else {
-                        return;
-                    };
-                    if msg.match_id != match_id {
-                        return;
-                    }
-                    if let Some(live) = self.matches.get_mut(&match_id) {
-                        live.heard = true;
-                        live.machine.handle_message(now, msg);
-                    }
-                    self.pump(match_id);
+            NetIn::Opened { link, peer, tx } => match nets_p2p::player_of(&peer) {
+                Some(player) => {
+                    self.links.insert(link, (peer, tx));
+                    self.core.handle_link_opened(now, link, player);
                 }
-                Frame::Accept => {
-                    if let Some(inv) = self.invitations.remove(&link) {
-                        let match_id = inv.header.match_id();
-                        if self.start_machine(now, inv.header, inv.peer, Some(link), Some(inv.tx)) {
-                            tracing::info!(match_id = %short(&match_id), opponent = %peer, "invitation accepted");
-                        }
-                    }
-                }
-                Frame::Decline(reason) => {
-                    if let Some(inv) = self.invitations.remove(&link) {
-                        let match_id = inv.header.match_id();
-                        tracing::info!(match_id = %short(&match_id), %peer, "invitation declined: {reason}");
-                        self.links.remove(&link);
-                        self.metrics.matches.get_or_create(&kind("declined")).inc();
-                    } else if let Some(Some(match_id)) = self.links.get(&link).copied()
-                        && let Some(live) = self.matches.get_mut(&match_id)
-                        && live.header.b == self.me
-                        && !live.heard
-                        && live.done_at.is_none()
-                    {
-                        // The inviter withdrew before anything signed arrived from it, so
-                        // neither side signed anything (seat B only answers): drop the match
-                        // quietly. Seat A signs as it starts, and a seat that spoke or heard
-                        // ignores a decline: the protocol decides, so that no opponent can
-                        // silence it and then claim a timeout.
-                        tracing::info!(match_id = %short(&match_id), %peer, "invitation withdrawn: {reason}");
-                        live.done_at = Some(now.saturating_sub(LINGER_MS));
-                        live.tx = None;
-                        let _ = self.store.remove_match(&match_id);
-                        self.metrics.matches.get_or_create(&kind("withdrawn")).inc();
-                    }
-                }
+                // A peer whose key is no player's: the link is dropped, and closes.
+                None => drop(tx),
             },
+            NetIn::Frame { link, frame } => self.core.handle_frame(now, link, frame),
             NetIn::Closed { link } => {
-                self.waiting_links.remove(&link);
-                self.core.handle_link_settled(link);
-                if let Some(inv) = self.invitations.remove(&link) {
-                    tracing::info!(match_id = %short(&inv.header.match_id()), opponent = %inv.peer, "invitation lost: the stream closed");
-                    self.metrics
-                        .matches
-                        .get_or_create(&kind("unanswered"))
-                        .inc();
-                }
-                if let Some(Some(match_id)) = self.links.remove(&link)
-                    && let Some(live) = self.matches.get_mut(&match_id)
-                {
-                    live.tx = None;
-                    live.link = None;
-                }
+                self.links.remove(&link);
+                self.core.handle_link_closed(link);
             }
         }
     }
 }
 
 impl Node {
-    fn on_invite(&mut self, now: u64, link: u64, peer: PeerId, header: MatchHeader) {
-        let Some((_, tx)) = self.waiting_links.remove(&link) else {
-            return;
-        };
-        // Answered either way: a declined link closes once its decline is sent.
-        self.core.handle_link_settled(link);
-        let decline = |tx: &mpsc::Sender<Vec<u8>>, why: &str| {
-            let _ = tx.try_send(wire::encode(&Frame::Decline(why.to_string())));
-        };
-        // The transport's identity must be the inviter's.
-        if nets_p2p::peer_id_of(&header.a) != Some(peer) {
-            return decline(&tx, "the header names other players");
-        }
-        if let Err(why) = self
-            .core
-            .check_invitation(now, &header, &header.a, self.live_matches())
-        {
-            return decline(&tx, why);
-        }
-        if self.matches.contains_key(&header.match_id()) {
-            return decline(&tx, "match already played");
-        }
-        let match_id = header.match_id();
-        self.links.insert(link, Some(match_id));
-        let _ = tx.try_send(wire::encode(&Frame::Accept));
-        if self.start_machine(now, header, peer, Some(link), Some(tx)) {
-            tracing::info!(match_id = %short(&match_id), opponent = %peer, "match accepted");
-        }
-    }
-
-    /// Stores an item of ours durably, then gossips it (the core decides both).
-    fn announce(&mut self, item: Item) {
-        if self.core.handle_own_item(&item) {
-            self.metrics
-                .items_accepted
-                .get_or_create(&kind(item.kind()))
-                .inc();
-        }
-    }
-
     /// Counts an intake verdict; returns the item to route when it was new.
     fn count_verdict(&mut self, source: &str, verdict: &Verdict, item: Option<&Item>) {
         match verdict {
@@ -1261,28 +851,6 @@ impl Node {
                     .get_or_create(&kind(reason))
                     .inc();
             }
-        }
-    }
-
-    /// Items that concern a match this node is playing.
-    fn route_to_match(&mut self, item: &Item) {
-        let now = now_ms();
-        match item {
-            Item::Claim(claim) => {
-                let id = claim.header.match_id();
-                if let Some(live) = self.matches.get_mut(&id) {
-                    live.machine.handle_claim(now, claim);
-                    self.pump(id);
-                }
-            }
-            Item::Answer { header, message } => {
-                let id = header.match_id();
-                if let Some(live) = self.matches.get_mut(&id) {
-                    live.machine.handle_message(now, message.clone());
-                    self.pump(id);
-                }
-            }
-            _ => {}
         }
     }
 
@@ -1337,9 +905,6 @@ impl Node {
                     Some(topic) => {
                         let intake = self.core.handle_gossip(now_ms(), topic, &message.data);
                         self.count_verdict("gossip", &intake.verdict, intake.item.as_ref());
-                        if let Some(item) = &intake.item {
-                            self.route_to_match(item);
-                        }
                         intake.verdict
                     }
                     None => Verdict::Invalid("not a topic of this network".into()),
@@ -1401,7 +966,6 @@ impl Node {
                                 .items_accepted
                                 .get_or_create(&kind(item.kind()))
                                 .inc();
-                            self.route_to_match(item);
                         }
                     }
                 }
@@ -1417,6 +981,98 @@ impl Node {
             }
             _ => {}
         }
+    }
+}
+
+/// Simulated adversaries: deviations from the core's outputs, for devnets, simulations and
+/// tests. A real node has every switch off and passes the outputs through unchanged.
+impl Node {
+    /// A forger signs a win in every duel it did not win: the opponent's replay disagrees, and
+    /// the signed message is evidence against it.
+    fn deviate_frame(&mut self, frame: Frame) -> Frame {
+        if !self.forge_results {
+            return frame;
+        }
+        let Frame::Message(msg) = frame else {
+            return frame;
+        };
+        let Body::Result { result, .. } = &msg.body else {
+            return Frame::Message(msg);
+        };
+        let Some(machine) = self.core.machine(&msg.match_id) else {
+            return Frame::Message(msg);
+        };
+        let header = machine.conversation().header();
+        let win = nets_envs::Outcome::Winner(machine.seat().index());
+        let Some(mut payload) = machine.conversation().result_payload() else {
+            return Frame::Message(msg);
+        };
+        if *result == win || header.is_solo() {
+            return Frame::Message(msg);
+        }
+        payload.result = win;
+        let signature = self.key.sign(Domain::MatchResult, &payload.signed_bytes());
+        let epoch = header.epoch;
+        let body = Body::Result {
+            result: win,
+            signature,
+        };
+        if self.forged.insert((epoch, msg.match_id)) {
+            tracing::info!(match_id = %short(&msg.match_id), "forged the result (forger)");
+        }
+        Frame::Message(MatchMessage::sign(
+            &self.key,
+            msg.match_id,
+            msg.seq,
+            msg.prev,
+            body,
+        ))
+    }
+
+    /// A ring member or Sybil throws its games to its colluders (heading off the board); an
+    /// aborter walks away once behind (no move now or later: the opponent claims a timeout
+    /// this node cannot answer, and the match is its forfeit). Whether the agent's request
+    /// was taken over.
+    fn deviate_think(&mut self, match_id: Hash32, turn: u32, seat: u8, game: &SnakeGame) -> bool {
+        let Some(header) = self
+            .core
+            .machine(&match_id)
+            .map(|m| m.conversation().header().clone())
+        else {
+            return false;
+        };
+        let opponent = if seat == 0 { header.b } else { header.a };
+        if self.colluders.contains(&opponent) && self.me > opponent {
+            if self.thrown.insert((header.epoch, match_id)) {
+                tracing::info!(match_id = %short(&match_id), "throwing the game to a colluder");
+            }
+            let code = toward_wall(game, usize::from(seat)).code();
+            self.core.handle_move(now_ms(), match_id, turn, code);
+            return true;
+        }
+        if self.abort_when_losing && behind(game, usize::from(seat)) {
+            self.aborted.insert((header.epoch, match_id));
+            tracing::info!(match_id = %short(&match_id), turn, "behind: walking away (aborter)");
+            return true;
+        }
+        false
+    }
+}
+
+/// Runs an agent on a position: its answer, with the agent handed back.
+fn player_choose(
+    mut player: Box<dyn Player + Send>,
+    game: &SnakeGame,
+    seat: u8,
+    match_id: Hash32,
+    turn: u32,
+) -> AgentDone {
+    let result = player.choose(game, usize::from(seat)).map(|d| d.code());
+    AgentDone {
+        match_id,
+        turn,
+        player,
+        result,
     }
 }
 
@@ -1447,11 +1103,7 @@ async fn run_link(
             match frame::read_frame(&mut reader, MAX_MATCH_FRAME).await {
                 Ok(Some(bytes)) => match wire::decode::<Frame>(&bytes, MAX_MATCH_FRAME) {
                     Ok(frame) => {
-                        if net_tx
-                            .send(NetIn::Frame { link, peer, frame })
-                            .await
-                            .is_err()
-                        {
+                        if net_tx.send(NetIn::Frame { link, frame }).await.is_err() {
                             break;
                         }
                     }

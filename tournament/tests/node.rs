@@ -1,6 +1,7 @@
-//! The node core at virtual speed: N cores on a virtual clock and a modelled network, with
-//! matches played by real `MatchMachine`s, in the style of the match harness. Each test runs
-//! whole epochs in milliseconds of real time.
+//! The node core at virtual speed: N cores on a virtual clock and a modelled network, in the
+//! style of the match harness. The harness is a driver: it carries gossip, fetches and match
+//! links between the cores with a fixed latency, answers every agent request with a greedy
+//! move, and can cut nodes off. Each test runs whole epochs in milliseconds of real time.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
@@ -12,18 +13,20 @@ use nets_tournament::epoch::EpochSummary;
 use nets_tournament::hash::Hash32;
 use nets_tournament::identity::{Keypair, PlayerId};
 use nets_tournament::league::{Entry, League};
-use nets_tournament::messages::{MatchHeader, MatchMessage};
-use nets_tournament::node::frames::{FetchRequest, FetchResponse};
+use nets_tournament::messages::MatchHeader;
+use nets_tournament::node::frames::{FetchRequest, FetchResponse, Frame};
 use nets_tournament::node::item::Item;
 use nets_tournament::node::log::MemLog;
 use nets_tournament::node::{
-    CLOCK_SKEW_MS, CoreConfig, Ignored, ItemLog, NodeCore, Output, Schedule, Topic, Verdict,
+    CLOCK_SKEW_MS, CoreConfig, Ignored, ItemLog, NodeCore, NodeEvent, Output, Schedule, Topic,
+    Verdict,
 };
-use nets_tournament::protocol::{Event, MatchConfig, MatchMachine};
 use nets_tournament::wire;
 
 /// One-way latency of every message in the modelled network.
 const LATENCY: u64 = 2;
+/// Links opened by a peer are numbered from here, as a driver does.
+const INCOMING: u64 = 1 << 63;
 
 fn league() -> League {
     League {
@@ -63,8 +66,14 @@ fn key(i: u32) -> Keypair {
     Keypair::from_secret(secret)
 }
 
+fn core(i: u32, settles: bool) -> NodeCore<u32, MemLog> {
+    NodeCore::new(0, key(i), [i as u8; 32], config(settles), MemLog::default())
+}
+
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 enum Delivery {
+    Connect(u32),
     Gossip {
         topic: Topic,
         bytes: Vec<u8>,
@@ -78,23 +87,28 @@ enum Delivery {
         from: u32,
         bytes: Vec<u8>,
     },
-    Invite(MatchHeader),
-    Accept(MatchHeader),
-    Match(MatchMessage),
-    Connect(u32),
+    LinkOpened {
+        link: u64,
+        from: PlayerId,
+    },
+    Frame {
+        link: u64,
+        frame: Frame,
+    },
+    LinkClosed(u64),
 }
 
-/// A node: its core, and the driver's part: matches in flight and what the core handed out.
+/// A node: its core, and what the driver saw of it.
 struct Sim {
     core: NodeCore<u32, MemLog>,
     /// This node's clock runs this much ahead of the network's.
     skew: u64,
-    /// Accepts its matches and never plays them (a silent loser).
+    /// Its agent never answers (a silent loser).
     silent: bool,
-    machines: BTreeMap<Hash32, (MatchMachine, u32)>,
     closed: Vec<EpochSummary>,
     settled: Vec<EpochSummary>,
     verdicts: Vec<Verdict>,
+    events: Vec<NodeEvent>,
 }
 
 struct Net {
@@ -105,6 +119,9 @@ struct Net {
     connected: BTreeSet<(u32, u32)>,
     /// Nodes cut off from the network: their dials fail.
     blocked: BTreeSet<u32>,
+    /// Each end of a match link: (node, link) → (node, link) at the other end.
+    ends: BTreeMap<(u32, u64), (u32, u64)>,
+    next_incoming: u64,
     queue: BinaryHeap<Reverse<(u64, u64, u32)>>,
     payloads: BTreeMap<u64, Delivery>,
 }
@@ -114,21 +131,27 @@ impl Net {
         let mut nodes = Vec::new();
         let mut by_player = BTreeMap::new();
         for i in 0..n {
-            let mut cfg = config(settles);
-            cfg.bootstrap = i != 0;
-            let mut core = NodeCore::new(0, key(i), cfg, MemLog::default());
+            let mut core = core(i, settles);
             core.handle_listening(vec![format!("/memory/{i}")]);
             by_player.insert(core.me(), i);
             nodes.push(Sim {
                 core,
                 skew: 0,
                 silent: false,
-                machines: BTreeMap::new(),
                 closed: Vec::new(),
                 settled: Vec::new(),
                 verdicts: Vec::new(),
+                events: Vec::new(),
             });
         }
+        // The first node is everyone's bootstrap peer.
+        nodes[0].core = {
+            let mut cfg = config(settles);
+            cfg.bootstrap = false;
+            let mut c = NodeCore::new(0, key(0), [0; 32], cfg, MemLog::default());
+            c.handle_listening(vec!["/memory/0".into()]);
+            c
+        };
         Self {
             now: 0,
             seq: 0,
@@ -136,6 +159,8 @@ impl Net {
             by_player,
             connected: BTreeSet::new(),
             blocked: BTreeSet::new(),
+            ends: BTreeMap::new(),
+            next_incoming: INCOMING,
             queue: BinaryHeap::new(),
             payloads: BTreeMap::new(),
         }
@@ -190,29 +215,20 @@ impl Net {
             .collect()
     }
 
-    /// Runs until `until` (network time).
+    /// Runs until `until` (network time), jumping from one delivery or wake-up to the next.
     fn run(&mut self, until: u64) {
         while self.now < until {
             for i in 0..self.nodes.len() as u32 {
                 let now = self.local(i);
-                let live = self.nodes[i as usize].machines.len();
-                self.nodes[i as usize].core.handle_tick(now, live);
-                self.tick_machines(i);
+                self.nodes[i as usize].core.handle_tick(now);
                 self.drain(i);
             }
-            // Next: a delivery, or a wake-up of a core or a machine.
             let mut next = until;
             if let Some(Reverse((at, _, _))) = self.queue.peek() {
                 next = next.min(*at);
             }
-            for (i, n) in self.nodes.iter().enumerate() {
-                let local = self.now + n.skew;
-                next = next.min(n.core.poll_timeout(local) - n.skew);
-                for (m, _) in n.machines.values() {
-                    if let Some(t) = m.poll_timeout() {
-                        next = next.min(t.saturating_sub(self.nodes[i].skew));
-                    }
-                }
+            for n in &self.nodes {
+                next = next.min(n.core.poll_timeout(self.now + n.skew) - n.skew);
             }
             self.now = next.max(self.now + 1);
             while let Some(Reverse((at, seq, to))) = self.queue.peek().copied() {
@@ -222,6 +238,7 @@ impl Net {
                 self.queue.pop();
                 if let Some(d) = self.payloads.remove(&seq) {
                     self.deliver(to, d);
+                    self.drain(to);
                 }
             }
         }
@@ -229,33 +246,30 @@ impl Net {
 
     fn deliver(&mut self, to: u32, d: Delivery) {
         let now = self.local(to);
+        let core = &mut self.nodes[to as usize].core;
         match d {
             Delivery::Connect(from) => {
                 if self.blocked.contains(&to) || self.blocked.contains(&from) {
                     return;
                 }
                 self.connected.insert((to, from));
-                self.nodes[to as usize]
-                    .core
-                    .handle_peer_connected(now, from);
+                core.handle_peer_connected(now, from);
             }
             Delivery::Gossip { topic, bytes, from } => {
-                let intake = self.nodes[to as usize]
-                    .core
-                    .handle_gossip(now, topic, &bytes);
+                let intake = core.handle_gossip(now, topic, &bytes);
                 self.nodes[to as usize]
                     .verdicts
                     .push(intake.verdict.clone());
-                if let Some(item) = &intake.item {
-                    self.route(to, item);
-                    // Forward to everyone else, as gossipsub does with accepted messages.
+                if intake.item.is_some() {
+                    // Forwarded, as gossipsub does with accepted messages.
                     for p in self.peers_of(to) {
                         if p != from {
+                            let bytes = bytes.clone();
                             self.send(
                                 p,
                                 Delivery::Gossip {
                                     topic,
-                                    bytes: bytes.clone(),
+                                    bytes,
                                     from: to,
                                 },
                             );
@@ -264,169 +278,23 @@ impl Net {
                 }
             }
             Delivery::Fetch { from, request } => {
-                let response = self.nodes[to as usize]
-                    .core
-                    .answer_fetch(&wire::encode(&request));
-                self.send(
-                    from,
-                    Delivery::FetchResponse {
-                        from: to,
-                        bytes: wire::encode(&response),
-                    },
-                );
+                let response = core.answer_fetch(&wire::encode(&request));
+                let bytes = wire::encode(&response);
+                self.send(from, Delivery::FetchResponse { from: to, bytes });
             }
             Delivery::FetchResponse { from, bytes } => {
-                let items = self.nodes[to as usize]
-                    .core
-                    .handle_fetch_response(now, from, &bytes);
-                for item in &items {
-                    self.route(to, item);
-                }
+                core.handle_fetch_response(now, from, &bytes);
             }
-            Delivery::Invite(header) => {
-                let live = self.nodes[to as usize].machines.len();
-                let a = header.a;
-                let ok = self.nodes[to as usize]
-                    .core
-                    .check_invitation(now, &header, &a, live)
-                    .is_ok();
-                if ok {
-                    self.start(to, header.clone());
-                    let from = self.by_player[&header.a];
-                    self.send(from, Delivery::Accept(header));
-                }
-            }
-            Delivery::Accept(header) => self.start(to, header),
-            Delivery::Match(msg) => {
-                if let Some((m, _)) = self.nodes[to as usize].machines.get_mut(&msg.match_id) {
-                    m.handle_message(now, msg);
-                }
-                self.pump(to);
-            }
+            Delivery::LinkOpened { link, from } => core.handle_link_opened(now, link, from),
+            Delivery::Frame { link, frame } => core.handle_frame(now, link, frame),
+            Delivery::LinkClosed(link) => core.handle_link_closed(link),
         }
-    }
-
-    fn start(&mut self, i: u32, header: MatchHeader) {
-        if self.nodes[i as usize].silent {
-            return; // It accepts, then never plays.
-        }
-        let now = self.local(i);
-        let id = header.match_id();
-        let opponent = if header.a == self.nodes[i as usize].core.me() {
-            self.by_player[&header.b]
-        } else {
-            self.by_player[&header.a]
-        };
-        let mut secret = id.0;
-        secret[0] ^= i as u8 + 1;
-        let cfg = MatchConfig {
-            step_timeout: schedule().step_timeout_ms,
-            answer_timeout: schedule().answer_timeout_ms,
-            retransmit_every: 200,
-        };
-        let m = MatchMachine::new(now, header, key(i), secret, cfg).unwrap();
-        self.nodes[i as usize].machines.insert(id, (m, opponent));
-        self.pump(i);
-    }
-
-    fn route(&mut self, i: u32, item: &Item) {
-        let now = self.local(i);
-        let node = &mut self.nodes[i as usize];
-        match item {
-            Item::Claim(claim) => {
-                if let Some((m, _)) = node.machines.get_mut(&claim.header.match_id()) {
-                    m.handle_claim(now, claim);
-                }
-            }
-            Item::Answer { header, message } => {
-                if let Some((m, _)) = node.machines.get_mut(&header.match_id()) {
-                    m.handle_message(now, message.clone());
-                }
-            }
-            _ => {}
-        }
-        self.pump(i);
-    }
-
-    fn tick_machines(&mut self, i: u32) {
-        let now = self.local(i);
-        for (m, _) in self.nodes[i as usize].machines.values_mut() {
-            if m.poll_timeout().is_some_and(|t| t <= now) {
-                m.handle_timeout(now);
-            }
-        }
-        self.pump(i);
-    }
-
-    /// Drains every machine of node `i`: moves, messages, events.
-    fn pump(&mut self, i: u32) {
-        let now = self.local(i);
-        let ids: Vec<Hash32> = self.nodes[i as usize].machines.keys().copied().collect();
-        for id in ids {
-            let mut sends = Vec::new();
-            let mut items = Vec::new();
-            let mut done = false;
-            {
-                let node = &mut self.nodes[i as usize];
-                let Some((m, opponent)) = node.machines.get_mut(&id) else {
-                    continue;
-                };
-                loop {
-                    let mut progressed = false;
-                    while let Some(event) = m.poll_event() {
-                        progressed = true;
-                        match event {
-                            Event::ActionNeeded { .. } => {
-                                let game = m.pending_game().unwrap().clone();
-                                let seat = m.seat().index() as usize;
-                                let mv = Greedy.choose(&game, seat);
-                                m.supply_action(now, mv.code()).unwrap();
-                            }
-                            Event::Finished(record) => {
-                                items.push(Item::Outcome(record));
-                                done = true;
-                            }
-                            Event::TimeoutClaimed(claim) => items.push(Item::Claim(claim)),
-                            Event::ClaimAnswer(message) => {
-                                let header = m.conversation().header().clone();
-                                items.push(Item::Answer { header, message });
-                            }
-                            Event::Forfeit(_) => done = true,
-                            Event::PeerFault(evidence) => {
-                                items.push(Item::Evidence {
-                                    epoch: m.conversation().header().epoch,
-                                    evidence,
-                                });
-                                done = true;
-                            }
-                            _ => {}
-                        }
-                    }
-                    while let Some(msg) = m.poll_transmit() {
-                        progressed = true;
-                        sends.push((*opponent, msg));
-                    }
-                    if !progressed {
-                        break;
-                    }
-                }
-            }
-            for (to, msg) in sends {
-                self.send(to, Delivery::Match(msg));
-            }
-            for item in items {
-                self.nodes[i as usize].core.handle_own_item(&item);
-            }
-            if done {
-                self.nodes[i as usize].machines.remove(&id);
-            }
-        }
-        self.drain(i);
     }
 
     /// Carries out node `i`'s outputs.
     fn drain(&mut self, i: u32) {
         while let Some(output) = self.nodes[i as usize].core.poll_output() {
+            let now = self.local(i);
             match output {
                 Output::DialBootstrap => self.dial(i, 0),
                 Output::JoinDht => {
@@ -437,11 +305,12 @@ impl Net {
                 }
                 Output::Publish { topic, bytes } => {
                     for p in self.peers_of(i) {
+                        let bytes = bytes.clone();
                         self.send(
                             p,
                             Delivery::Gossip {
                                 topic,
-                                bytes: bytes.clone(),
+                                bytes,
                                 from: i,
                             },
                         );
@@ -450,15 +319,44 @@ impl Net {
                 Output::Fetch { peer, request } => {
                     self.send(peer, Delivery::Fetch { from: i, request })
                 }
-                Output::OpenMatch(header) => {
-                    let to = self.by_player[&header.b];
-                    self.send(to, Delivery::Invite(header));
+                Output::OpenLink { link, to, .. } => {
+                    let to = self.by_player[&to];
+                    let far = self.next_incoming;
+                    self.next_incoming += 1;
+                    self.ends.insert((i, link), (to, far));
+                    self.ends.insert((to, far), (i, link));
+                    let from = self.nodes[i as usize].core.me();
+                    self.send(to, Delivery::LinkOpened { link: far, from });
+                }
+                Output::SendFrame { link, frame } => {
+                    if let Some((to, far)) = self.ends.get(&(i, link)).copied() {
+                        self.send(to, Delivery::Frame { link: far, frame });
+                    }
+                }
+                Output::CloseLink(link) => {
+                    if let Some((to, far)) = self.ends.remove(&(i, link)) {
+                        self.ends.remove(&(to, far));
+                        self.send(to, Delivery::LinkClosed(far));
+                    }
+                }
+                Output::Think {
+                    match_id,
+                    turn,
+                    seat,
+                    game,
+                } => {
+                    if !self.nodes[i as usize].silent {
+                        let mv = Greedy.choose(&game, usize::from(seat));
+                        let core = &mut self.nodes[i as usize].core;
+                        core.handle_move(now, match_id, turn, mv.code());
+                    }
                 }
                 Output::EpochClosed { summaries, .. } => {
                     self.nodes[i as usize].closed = summaries;
                 }
                 Output::Settle(summaries) => self.nodes[i as usize].settled.extend(summaries),
-                Output::CloseLink(_) | Output::Event(_) => {}
+                Output::Event(event) => self.nodes[i as usize].events.push(event),
+                Output::MatchStarted { .. } | Output::MatchEnded { .. } => {}
             }
         }
     }
@@ -573,12 +471,11 @@ fn clock_skew_within_the_tolerance_does_not_split_views() {
 
 #[test]
 fn a_node_left_without_peers_dials_its_bootstrap_list_again_with_backoff() {
-    let mut core: NodeCore<u32, MemLog> =
-        NodeCore::new(0, key(1), config(false), MemLog::default());
+    let mut core: NodeCore<u32, MemLog> = core(1, false);
     let mut dials = Vec::new();
     let mut now = 0;
     while now < 20_000 {
-        core.handle_tick(now, 0);
+        core.handle_tick(now);
         while let Some(o) = core.poll_output() {
             if o == Output::DialBootstrap {
                 dials.push(now);
@@ -591,15 +488,15 @@ fn a_node_left_without_peers_dials_its_bootstrap_list_again_with_backoff() {
     core.handle_peer_connected(now, 7);
     let outputs: Vec<_> = std::iter::from_fn(|| core.poll_output()).collect();
     assert!(outputs.contains(&Output::JoinDht));
-    core.handle_tick(now + 60_000, 0);
+    core.handle_tick(now + 60_000);
     assert!(!std::iter::from_fn(|| core.poll_output()).any(|o| o == Output::DialBootstrap));
     // Pruned by its only peer: it dials again at once, with the backoff reset, and joins the
     // DHT again once connected.
     now += 61_000;
     core.handle_peer_gone(now, &7);
-    core.handle_tick(now, 0);
+    core.handle_tick(now);
     assert!(std::iter::from_fn(|| core.poll_output()).any(|o| o == Output::DialBootstrap));
-    core.handle_tick(now + 1_000, 0);
+    core.handle_tick(now + 1_000);
     assert!(std::iter::from_fn(|| core.poll_output()).any(|o| o == Output::DialBootstrap));
     core.handle_peer_connected(now + 1_100, 8);
     assert!(std::iter::from_fn(|| core.poll_output()).any(|o| o == Output::JoinDht));
@@ -607,15 +504,11 @@ fn a_node_left_without_peers_dials_its_bootstrap_list_again_with_backoff() {
 
 #[test]
 fn a_link_that_carries_no_match_is_closed_after_the_step_timeout() {
-    let mut core: NodeCore<u32, MemLog> =
-        NodeCore::new(0, key(1), config(false), MemLog::default());
+    let mut core = core(1, false);
     core.handle_peer_connected(0, 2);
-    core.handle_link_opened(100, 1);
-    core.handle_link_opened(100, 2);
-    core.handle_link_settled(2); // it carried an invitation
-    let step = schedule().step_timeout_ms;
-    assert!(core.poll_timeout(100) <= 100 + step);
-    core.handle_tick(100 + step - 1, 0);
+    let stranger = key(2).id();
+    core.handle_link_opened(100, INCOMING, stranger);
+    core.handle_link_opened(100, INCOMING + 1, stranger);
     let closed = |core: &mut NodeCore<u32, MemLog>| -> Vec<u64> {
         std::iter::from_fn(|| core.poll_output())
             .filter_map(|o| match o {
@@ -624,15 +517,34 @@ fn a_link_that_carries_no_match_is_closed_after_the_step_timeout() {
             })
             .collect()
     };
+    // The second carries an invitation that is not this node's draw: declined, then closed.
+    let header = MatchHeader {
+        epoch: 0,
+        round: 0,
+        env: league().env,
+        a: stranger,
+        b: core.me(),
+    };
+    core.handle_frame(100, INCOMING + 1, Frame::Invite(header));
+    let outputs: Vec<_> = std::iter::from_fn(|| core.poll_output()).collect();
+    assert!(outputs.iter().any(|o| matches!(
+        o,
+        Output::SendFrame { link, frame: Frame::Decline(_) } if *link == INCOMING + 1
+    )));
+    assert!(outputs.contains(&Output::CloseLink(INCOMING + 1)));
+    // The first stays silent: closed at the step timeout, not before.
+    let step = schedule().step_timeout_ms;
+    assert!(core.poll_timeout(100) <= 100 + step);
+    core.handle_tick(100 + step - 1);
     assert!(closed(&mut core).is_empty());
-    core.handle_tick(100 + step, 0);
-    assert_eq!(closed(&mut core), [1]);
+    core.handle_tick(100 + step);
+    assert_eq!(closed(&mut core), [INCOMING]);
     assert_eq!(core.bookkeeping()[4], 0);
 }
 
 /// A core at `now` (network time, epoch 1 running) with a peer.
 fn intake_core(now: u64) -> NodeCore<u32, MemLog> {
-    let mut core = NodeCore::new(now, key(1), config(false), MemLog::default());
+    let mut core = NodeCore::new(now, key(1), [1; 32], config(false), MemLog::default());
     core.handle_peer_connected(now, 2);
     core
 }
@@ -737,13 +649,12 @@ fn bookkeeping_stays_bounded_as_epochs_pass() {
 
 #[test]
 fn entries_are_signed_stored_before_they_are_gossiped_and_retried_if_unsent() {
-    let mut core: NodeCore<u32, MemLog> =
-        NodeCore::new(0, key(1), config(false), MemLog::default());
+    let mut core: NodeCore<u32, MemLog> = core(1, false);
     core.handle_listening(vec!["/memory/1".into()]);
-    core.handle_tick(0, 0);
+    core.handle_tick(0);
     assert!(core.log().is_empty(), "no entry before a peer is connected");
     core.handle_peer_connected(10, 2);
-    core.handle_tick(10, 0);
+    core.handle_tick(10);
     let published: Vec<Vec<u8>> = std::iter::from_fn(|| core.poll_output())
         .filter_map(|o| match o {
             Output::Publish { topic, bytes } => {
@@ -760,11 +671,11 @@ fn entries_are_signed_stored_before_they_are_gossiped_and_retried_if_unsent() {
     }
     // Gossip could not carry it: tried again a second later, not before.
     core.handle_publish_failed(20, &published[0]);
-    core.handle_tick(500, 0);
+    core.handle_tick(500);
     assert!(
         !std::iter::from_fn(|| core.poll_output()).any(|o| matches!(o, Output::Publish { .. }))
     );
-    core.handle_tick(1_100, 0);
+    core.handle_tick(1_100);
     assert!(std::iter::from_fn(|| core.poll_output()).any(|o| matches!(o, Output::Publish { .. })));
 }
 

@@ -1,5 +1,7 @@
 //! [`NodeCore`]: the node's state machine.
 
+mod hosting;
+
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::epoch::EpochSummary;
@@ -10,12 +12,13 @@ use crate::messages::MatchHeader;
 use crate::pairing::{PairingParams, draw_round};
 use crate::rating::Ratings;
 use crate::wire;
+use nets_envs::snake::SnakeGame;
 
 use super::Topic;
 use super::entrants::{EntrantBook, Noted};
 use super::fold::{SummaryCache, latest_ratings, summaries_cached};
 use super::frames::{
-    FetchRequest, FetchResponse, MAX_FETCH_ITEMS, MAX_FETCH_REQUEST, MAX_FETCH_RESPONSE,
+    FetchRequest, FetchResponse, Frame, MAX_FETCH_ITEMS, MAX_FETCH_REQUEST, MAX_FETCH_RESPONSE,
 };
 use super::item::Item;
 use super::log::{Durability, ItemLog};
@@ -88,10 +91,55 @@ pub enum Output<P> {
         /// The request.
         request: FetchRequest,
     },
-    /// Open a match as seat A: invite seat B with this header.
-    OpenMatch(MatchHeader),
-    /// Close a match link that stayed silent, or carried no match, past the step timeout.
+    /// Open a match link to a player (dialling the contacts its entry carries if the peer is
+    /// not connected), then carry the frames [`Output::SendFrame`] queues on it. Tell
+    /// [`NodeCore::handle_link_closed`] if it cannot be opened. Links this core opens are
+    /// numbered from 0; a driver numbers the links peers open from 2^63.
+    OpenLink {
+        /// The link's id.
+        link: u64,
+        /// The player at the other end.
+        to: PlayerId,
+        /// Its contacts, from its entry.
+        contacts: Vec<String>,
+    },
+    /// Send a frame on a match link (in order; a full queue may drop it: the match protocol
+    /// retransmits).
+    SendFrame {
+        /// The link.
+        link: u64,
+        /// The frame.
+        frame: Frame,
+    },
+    /// Close a match link once what is queued on it is sent.
     CloseLink(u64),
+    /// Ask the match's agent for its move in `game`, and give it to
+    /// [`NodeCore::handle_move`] (or [`NodeCore::handle_agent_failed`]).
+    Think {
+        /// The match.
+        match_id: Hash32,
+        /// The turn.
+        turn: u32,
+        /// The seat the node plays.
+        seat: u8,
+        /// The position.
+        game: Box<SnakeGame>,
+    },
+    /// A match started: make its agent (seeded with `agent_seed`), and remember the header as
+    /// in flight until [`Output::MatchEnded`].
+    MatchStarted {
+        /// The match.
+        header: MatchHeader,
+        /// The seat the node plays.
+        seat: u8,
+        /// Private randomness for the agent.
+        agent_seed: [u8; 32],
+    },
+    /// A match ended: its agent is no longer needed.
+    MatchEnded {
+        /// The match.
+        match_id: Hash32,
+    },
     /// Epochs closed: a league's summaries of every closed epoch, the newest last.
     EpochClosed {
         /// The league.
@@ -124,6 +172,16 @@ pub enum NodeEvent {
         /// The entrant.
         player: PlayerId,
     },
+    /// Something happened in a match: invited, accepted, declined, withdrawn, unanswered,
+    /// started, finished, claimed, claim_answered, forfeit_won, peer_fault, agent_failed.
+    Match {
+        /// The match.
+        match_id: Hash32,
+        /// What happened.
+        what: &'static str,
+    },
+    /// A peer's match link carried no invitation within the step timeout and was closed.
+    SilentLink,
     /// A round was due but the node was already playing its most matches.
     RoundSkipped {
         /// The epoch.
@@ -212,6 +270,8 @@ type PairingInputs = (Hash32, Ratings, Hash32);
 pub struct NodeCore<P, L> {
     key: Keypair,
     me: PlayerId,
+    /// Private randomness from the driver, from which match secrets derive.
+    seed: [u8; 32],
     config: CoreConfig,
     log: L,
     /// When the core was made: rounds right after a start would see too few entrants, and
@@ -251,19 +311,27 @@ pub struct NodeCore<P, L> {
     summaries: SummaryCache,
     /// Ratings and beacon for pairings, by the epoch they serve.
     beacon_cache: Option<(u64, Vec<PairingInputs>)>,
-    /// Incoming match links that carry no match yet, and when they are closed.
-    waiting_links: BTreeMap<u64, u64>,
+    /// Matches in flight and lingering after their end.
+    matches: BTreeMap<Hash32, hosting::Live>,
+    /// Match links, by id.
+    links: BTreeMap<u64, hosting::Link>,
+    /// The id of the next link this node opens.
+    next_link: u64,
+    /// Matches finished with a signed result.
+    finished: u64,
     outputs: VecDeque<Output<P>>,
 }
 
 impl<P: Clone + Ord, L: ItemLog> NodeCore<P, L> {
-    /// A node starting at `now`, with its key, configuration and store. Entries stored before
-    /// a restart still count (this node's own among them).
-    pub fn new(now: u64, key: Keypair, config: CoreConfig, log: L) -> Self {
+    /// A node starting at `now`, with its key, 32 bytes of private randomness (`seed`, from
+    /// the OS in a real node), its configuration and store. Entries stored before a restart
+    /// still count (this node's own among them).
+    pub fn new(now: u64, key: Keypair, seed: [u8; 32], config: CoreConfig, log: L) -> Self {
         let me = key.id();
         let mut core = Self {
             key,
             me,
+            seed,
             config,
             log,
             started: now,
@@ -284,7 +352,10 @@ impl<P: Clone + Ord, L: ItemLog> NodeCore<P, L> {
             settle_sent: 0,
             summaries: SummaryCache::default(),
             beacon_cache: None,
-            waiting_links: BTreeMap::new(),
+            matches: BTreeMap::new(),
+            links: BTreeMap::new(),
+            next_link: 0,
+            finished: 0,
             outputs: VecDeque::new(),
         };
         let epoch = core.config.schedule.epoch_at(now);
@@ -353,14 +424,14 @@ impl<P: Clone + Ord, L: ItemLog> NodeCore<P, L> {
     }
 
     /// Sizes of the core's bookkeeping: (entered, entries synced, rounds drawn, epochs
-    /// synced, links waiting). Every one stays bounded as epochs pass.
+    /// synced, match links). Every one stays bounded as epochs pass.
     pub fn bookkeeping(&self) -> [usize; 5] {
         [
             self.entered.len(),
             self.entries_synced.len(),
             self.rounds_done.len(),
             self.synced.len().saturating_add(self.synced_again.len()),
-            self.waiting_links.len(),
+            self.links.len(),
         ]
     }
 
@@ -379,8 +450,8 @@ impl<P: Clone + Ord, L: ItemLog> NodeCore<P, L> {
         if self.peers.is_empty() && self.config.bootstrap {
             at = at.min(self.redial_at.max(now));
         }
-        if let Some(deadline) = self.waiting_links.values().min() {
-            at = at.min((*deadline).max(now));
+        if let Some(deadline) = self.matches_timeout() {
+            at = at.min(deadline.max(now));
         }
         at.max(now.saturating_add(1))
     }
@@ -414,15 +485,14 @@ impl<P: Clone + Ord, L: ItemLog> NodeCore<P, L> {
         }
     }
 
-    /// Time passed; `live_matches` is how many matches (and invitations) the node has in
-    /// flight.
-    pub fn handle_tick(&mut self, now: u64, live_matches: usize) {
+    /// Time passed.
+    pub fn handle_tick(&mut self, now: u64) {
         self.redial(now);
-        self.expire_links(now);
+        self.tick_matches(now);
         let epoch = self.config.schedule.epoch_at(now);
         self.enter_leagues(now, epoch);
         self.sync_entries(now, epoch);
-        self.schedule_rounds(now, epoch, live_matches);
+        self.schedule_rounds(now, epoch);
         self.catch_up(now, epoch);
         self.close_epochs(now);
         self.settle_after_catch_up(now);
@@ -544,17 +614,6 @@ impl<P: Clone + Ord, L: ItemLog> NodeCore<P, L> {
         }
     }
 
-    /// An incoming match link opened: it must carry an invitation within the step timeout.
-    pub fn handle_link_opened(&mut self, now: u64, link: u64) {
-        let deadline = now.saturating_add(self.config.schedule.step_timeout_ms);
-        self.waiting_links.insert(link, deadline);
-    }
-
-    /// A match link now carries a match (or closed): no deadline any more.
-    pub fn handle_link_settled(&mut self, link: u64) {
-        self.waiting_links.remove(&link);
-    }
-
     /// Seat B's check of an invitation from `sender` at `now`: `Ok` with the league if this
     /// node accepts, or why it declines. Nobody picks its opponents: the pairing must be this
     /// node's own draw.
@@ -635,19 +694,6 @@ impl<P: Clone + Ord, L: ItemLog> NodeCore<P, L> {
         self.redial_wait = self.redial_wait.saturating_mul(2).min(REDIAL_MAX_MS);
     }
 
-    fn expire_links(&mut self, now: u64) {
-        let expired: Vec<u64> = self
-            .waiting_links
-            .iter()
-            .filter(|(_, deadline)| now >= **deadline)
-            .map(|(link, _)| *link)
-            .collect();
-        for link in expired {
-            self.waiting_links.remove(&link);
-            self.push(Output::CloseLink(link));
-        }
-    }
-
     /// Intake: the rules every item passes before it is stored or forwarded, cheapest first.
     fn intake(&mut self, now: u64, origin: Origin, bytes: &[u8]) -> Intake {
         let item = match Item::from_bytes(bytes) {
@@ -700,6 +746,7 @@ impl<P: Clone + Ord, L: ItemLog> NodeCore<P, L> {
         if let Item::Entry(entry) = &item {
             self.note_entry(now, entry.clone());
         }
+        self.route_to_match(now, &item);
         Intake {
             verdict: Verdict::Accepted { new: true },
             item: Some(item),
@@ -782,7 +829,7 @@ impl<P: Clone + Ord, L: ItemLog> NodeCore<P, L> {
 
     /// At each round that just began, draws the pairings from the public beacon and, in seat
     /// A, opens a match.
-    fn schedule_rounds(&mut self, now: u64, epoch: u64, live_matches: usize) {
+    fn schedule_rounds(&mut self, now: u64, epoch: u64) {
         let s = self.config.schedule;
         let Some(round) = s.round_due(epoch, now) else {
             return;
@@ -794,9 +841,8 @@ impl<P: Clone + Ord, L: ItemLog> NodeCore<P, L> {
         if now.saturating_sub(self.started) < s.warmup_ms.min(3_000) {
             return;
         }
-        let mut live = live_matches;
         for league in self.config.leagues.clone() {
-            if live >= self.config.max_matches {
+            if self.live_matches() >= self.config.max_matches {
                 self.push(Output::Event(NodeEvent::RoundSkipped { epoch, round }));
                 break;
             }
@@ -806,14 +852,14 @@ impl<P: Clone + Ord, L: ItemLog> NodeCore<P, L> {
             if a != self.me {
                 continue; // Seat B waits for the invitation.
             }
-            live = live.saturating_add(1);
-            self.push(Output::OpenMatch(MatchHeader {
+            let header = MatchHeader {
                 epoch,
                 round,
                 env: league.env.clone(),
                 a,
                 b,
-            }));
+            };
+            self.open_match(now, header);
         }
     }
 
