@@ -85,3 +85,37 @@ fn the_check_catches_a_forbidden_crate() {
     assert!(!forbidden("rand_chacha"));
     assert!(!forbidden("serde_json"));
 }
+
+/// The features of `of` in the build of `package` on its own (as `cargo build --release -p
+/// nets-node` builds `netsd`).
+fn features(package: &str, of: &str) -> Vec<String> {
+    let output = Command::new(env!("CARGO"))
+        .args(["tree", "--offline", "-p", package, "-e", "features"])
+        .args(["--prefix", "none", "--format", "{p} [{f}]"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo runs");
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{of} v")))
+        .unwrap_or_else(|| panic!("cargo tree listed no {of}: {text}"));
+    let inside = line
+        .rsplit_once('[')
+        .map_or("", |(_, f)| f.trim_end_matches(']'));
+    inside
+        .split(',')
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_release_netsd_holds_no_simulated_adversary() {
+    let adversaries = "adversaries".to_string();
+    // The node on its own: no adversaries. simnet turns them on for its full-stack mode
+    // (which shows the check sees the feature when it is on).
+    assert!(!features("nets-node", "nets-node").contains(&adversaries));
+    assert!(features("nets-simnet", "nets-node").contains(&adversaries));
+}

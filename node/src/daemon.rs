@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use futures::{AsyncReadExt, StreamExt};
@@ -27,9 +27,8 @@ use nets_envs::snake::SnakeGame;
 use nets_p2p::gossip::{GossipTopic, Topic};
 use nets_p2p::policy::{Connected, prune};
 use nets_p2p::{Behaviour, BehaviourEvent, MATCH_PROTOCOL, MAX_MATCH_FRAME, frame};
-use nets_tournament::hash::{Hash32, keccak256};
-use nets_tournament::identity::{Domain, Keypair, PlayerId};
-use nets_tournament::messages::{Body, MatchMessage};
+use nets_tournament::hash::Hash32;
+use nets_tournament::identity::{Keypair, PlayerId};
 use nets_tournament::node::item::Item;
 use nets_tournament::node::{CoreConfig, Ignored, NodeCore, NodeEvent, Output, Verdict};
 use nets_tournament::wire;
@@ -38,7 +37,9 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::{AgentError, Player};
+use crate::clock::now_ms;
 use crate::config::Config;
+use crate::deviation::{Deviation, Move};
 use crate::metrics::{Metrics, kind};
 use crate::players::PlayerFactory;
 use crate::rankings;
@@ -46,14 +47,6 @@ use crate::settler::{AttestationMsg, SettleIn, SettlementStatus, SettlerLink};
 use crate::store::Store;
 
 pub use nets_tournament::node::frames::{FetchRequest, FetchResponse, Frame, MAX_FETCH_ITEMS};
-
-/// Milliseconds of Unix time.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
 
 /// What the loop publishes for the API.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -159,18 +152,8 @@ pub struct NodeParts {
     pub metrics: Arc<Metrics>,
     /// The settler's channels, if the node settles.
     pub settler: Option<SettlerLink>,
-    /// Junk gossip messages to publish a second: a spammer for simulations (see
-    /// [`crate::runner::StartOptions::spam_per_second`]); 0 for a real node.
-    pub spam_per_second: u32,
-    /// Go silent in a match once behind: an aborter for simulations (see
-    /// [`crate::runner::StartOptions::abort_when_losing`]); false for a real node.
-    pub abort_when_losing: bool,
-    /// Sign a win in every duel not won: a result forger for simulations (see
-    /// [`crate::runner::StartOptions::forge_results`]); false for a real node.
-    pub forge_results: bool,
-    /// Colluders this node throws its games to: a ring member or Sybil for simulations (see
-    /// [`crate::runner::StartOptions::colluders`]); empty for a real node.
-    pub colluders: BTreeSet<PlayerId>,
+    /// A simulated adversary's deviation from the core's outputs; `None` for a real node.
+    pub deviation: Option<Box<dyn Deviation>>,
 }
 
 /// What a started node hands back.
@@ -252,7 +235,6 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         settle_tx,
         settle_status,
         me,
-        key: parts.key,
         peer_id,
         config: parts.config,
         store: parts.store,
@@ -268,15 +250,7 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
         links: BTreeMap::new(),
         listen: Vec::new(),
         pending_fetch: BTreeMap::new(),
-        spam_per_second: parts.spam_per_second,
-        junk_published: 0,
-        junk_nonce: 0,
-        abort_when_losing: parts.abort_when_losing,
-        aborted: BTreeSet::new(),
-        forge_results: parts.forge_results,
-        forged: BTreeSet::new(),
-        colluders: parts.colluders,
-        thrown: BTreeSet::new(),
+        deviation: parts.deviation,
         last_prune: 0,
         last_status: 0,
     };
@@ -291,7 +265,6 @@ pub async fn start(parts: NodeParts, shutdown: CancellationToken) -> Result<Node
 struct Node {
     /// Every decision the node makes.
     core: NodeCore<PeerId, Store>,
-    key: Keypair,
     me: PlayerId,
     peer_id: PeerId,
     config: Config,
@@ -312,25 +285,8 @@ struct Node {
     listen: Vec<Multiaddr>,
     pending_fetch: BTreeMap<OutboundRequestId, PeerId>,
     last_prune: u64,
-    /// Junk gossip messages to publish a second (a simulated spammer; 0 for a real node).
-    spam_per_second: u32,
-    /// Junk gossip messages published so far.
-    junk_published: u64,
-    /// Junk messages made so far (published or not): each one's content differs.
-    junk_nonce: u64,
-    /// Go silent in a match once behind (a simulated aborter; false for a real node).
-    abort_when_losing: bool,
-    /// Matches this node walked away from.
-    aborted: BTreeSet<(u64, Hash32)>,
-    /// Sign a win in every duel not won (a simulated forger; false for a real node).
-    forge_results: bool,
-    /// Matches whose result this node forged, by epoch.
-    forged: BTreeSet<(u64, Hash32)>,
-    /// Colluders whose matches against this node it throws, when its key is the higher one
-    /// (a simulated ring member or Sybil; empty for a real node).
-    colluders: BTreeSet<PlayerId>,
-    /// Matches this node threw, by epoch.
-    thrown: BTreeSet<(u64, Hash32)>,
+    /// A simulated adversary's deviation; `None` for a real node.
+    deviation: Option<Box<dyn Deviation>>,
     last_status: u64,
     /// Into the settler, if the node settles.
     settle_tx: Option<mpsc::Sender<SettleIn>>,
@@ -469,7 +425,10 @@ impl Node {
                 }
                 Output::OpenLink { link, to, contacts } => self.open_link(link, &to, &contacts),
                 Output::SendFrame { link, frame } => {
-                    let frame = self.deviate_frame(frame);
+                    let frame = match self.deviation.as_mut() {
+                        Some(d) => d.frame(&self.core, frame),
+                        None => frame,
+                    };
                     if let Some((_, tx)) = self.links.get(&link) {
                         // A full queue drops the frame; the match protocol retransmits.
                         let _ = tx.try_send(wire::encode(&frame));
@@ -597,28 +556,20 @@ impl Node {
         }
     }
 
-    /// A simulated spammer's tick (50 ms): publishes its share of junk on the outcomes topic,
-    /// bytes that decode as nothing, 32 to 1 000 of them.
+    /// Gossip a simulated adversary adds at a tick.
     fn spam(&mut self) {
-        if self.spam_per_second == 0 || self.core.peers().next().is_none() {
+        let Some(d) = self.deviation.as_mut() else {
             return;
-        }
-        let topic = Topic::Outcomes.ident();
-        for _ in 0..self.spam_per_second.div_ceil(20) {
-            let n = self.junk_nonce;
-            self.junk_nonce = n.saturating_add(1);
-            let seed = keccak256(&[b"nets/junk", &self.me.0, &n.to_be_bytes()]);
-            let len = 32 + usize::from(seed.0[0]) * 4 % 969;
-            let junk: Vec<u8> = seed.0.iter().copied().cycle().take(len).collect();
-            // Counted only once sent (gossipsub refuses to publish with no peer on the topic).
-            if self
+        };
+        for (topic, bytes) in d.tick(self.core.peers().count()) {
+            let sent = self
                 .swarm
                 .behaviour_mut()
                 .gossipsub
-                .publish(topic.clone(), junk)
-                .is_ok()
-            {
-                self.junk_published = self.junk_published.saturating_add(1);
+                .publish(topic.ident(), bytes)
+                .is_ok();
+            d.published(sent);
+            if sent {
                 self.metrics.gossip_published.inc();
             }
         }
@@ -728,6 +679,11 @@ impl Node {
             .collect();
         let items = self.store.item_count();
         self.metrics.store_items.set(items as i64);
+        let deviated = self
+            .deviation
+            .as_ref()
+            .map(|d| d.report())
+            .unwrap_or_default();
         let status = Status {
             peer_id: self.peer_id.to_string(),
             player: hex::encode(self.me.0),
@@ -755,10 +711,10 @@ impl Node {
             matches_finished: self.core.finished(),
             items,
             gossip_refused: self.metrics.gossip_refused.get(),
-            junk_published: self.junk_published,
-            aborted: per_epoch(&self.aborted),
-            forged: per_epoch(&self.forged),
-            thrown: per_epoch(&self.thrown),
+            junk_published: deviated.junk_published,
+            aborted: deviated.aborted,
+            forged: deviated.forged,
+            thrown: deviated.thrown,
             settlement: self.settle_status.as_ref().map(|s| s.borrow().clone()),
         };
         self.status.send_replace(status);
@@ -768,8 +724,12 @@ impl Node {
 
     /// Asks the match's agent for a move, on tokio's blocking pool.
     fn think(&mut self, match_id: Hash32, turn: u32, seat: u8, game: SnakeGame) {
-        if self.deviate_think(match_id, turn, seat, &game) {
-            return;
+        if let Some(d) = self.deviation.as_mut() {
+            match d.think(&self.core, match_id, seat, &game) {
+                Move::Agent => {}
+                Move::Play(code) => return self.core.handle_move(now_ms(), match_id, turn, code),
+                Move::Withhold => return,
+            }
         }
         let Some(player) = self.seats.get_mut(&match_id).and_then(|s| s.player.take()) else {
             return;
@@ -984,81 +944,6 @@ impl Node {
     }
 }
 
-/// Simulated adversaries: deviations from the core's outputs, for devnets, simulations and
-/// tests. A real node has every switch off and passes the outputs through unchanged.
-impl Node {
-    /// A forger signs a win in every duel it did not win: the opponent's replay disagrees, and
-    /// the signed message is evidence against it.
-    fn deviate_frame(&mut self, frame: Frame) -> Frame {
-        if !self.forge_results {
-            return frame;
-        }
-        let Frame::Message(msg) = frame else {
-            return frame;
-        };
-        let Body::Result { result, .. } = &msg.body else {
-            return Frame::Message(msg);
-        };
-        let Some(machine) = self.core.machine(&msg.match_id) else {
-            return Frame::Message(msg);
-        };
-        let header = machine.conversation().header();
-        let win = nets_envs::Outcome::Winner(machine.seat().index());
-        let Some(mut payload) = machine.conversation().result_payload() else {
-            return Frame::Message(msg);
-        };
-        if *result == win || header.is_solo() {
-            return Frame::Message(msg);
-        }
-        payload.result = win;
-        let signature = self.key.sign(Domain::MatchResult, &payload.signed_bytes());
-        let epoch = header.epoch;
-        let body = Body::Result {
-            result: win,
-            signature,
-        };
-        if self.forged.insert((epoch, msg.match_id)) {
-            tracing::info!(match_id = %short(&msg.match_id), "forged the result (forger)");
-        }
-        Frame::Message(MatchMessage::sign(
-            &self.key,
-            msg.match_id,
-            msg.seq,
-            msg.prev,
-            body,
-        ))
-    }
-
-    /// A ring member or Sybil throws its games to its colluders (heading off the board); an
-    /// aborter walks away once behind (no move now or later: the opponent claims a timeout
-    /// this node cannot answer, and the match is its forfeit). Whether the agent's request
-    /// was taken over.
-    fn deviate_think(&mut self, match_id: Hash32, turn: u32, seat: u8, game: &SnakeGame) -> bool {
-        let Some(header) = self
-            .core
-            .machine(&match_id)
-            .map(|m| m.conversation().header().clone())
-        else {
-            return false;
-        };
-        let opponent = if seat == 0 { header.b } else { header.a };
-        if self.colluders.contains(&opponent) && self.me > opponent {
-            if self.thrown.insert((header.epoch, match_id)) {
-                tracing::info!(match_id = %short(&match_id), "throwing the game to a colluder");
-            }
-            let code = toward_wall(game, usize::from(seat)).code();
-            self.core.handle_move(now_ms(), match_id, turn, code);
-            return true;
-        }
-        if self.abort_when_losing && behind(game, usize::from(seat)) {
-            self.aborted.insert((header.epoch, match_id));
-            tracing::info!(match_id = %short(&match_id), turn, "behind: walking away (aborter)");
-            return true;
-        }
-        false
-    }
-}
-
 /// Runs an agent on a position: its answer, with the agent handed back.
 fn player_choose(
     mut player: Box<dyn Player + Send>,
@@ -1133,66 +1018,4 @@ async fn run_link(
         _ = writing => {},
     }
     let _ = net_tx.send(NetIn::Closed { link }).await;
-}
-
-/// How many of `matches` fall in each epoch.
-fn per_epoch(matches: &BTreeSet<(u64, Hash32)>) -> BTreeMap<u64, u64> {
-    let mut out = BTreeMap::new();
-    for (epoch, _) in matches {
-        *out.entry(*epoch).or_insert(0) += 1;
-    }
-    out
-}
-
-/// The move toward the wall nearest to `seat`'s head (a thrower's move: kept up, it leaves the
-/// board within half the board's width).
-fn toward_wall(game: &nets_envs::snake::SnakeGame, seat: usize) -> nets_envs::snake::Direction {
-    use nets_envs::snake::Direction;
-    let head = game
-        .snakes()
-        .get(seat)
-        .map_or(nets_envs::snake::Point::new(0, 0), |s| s.head());
-    let p = game.params();
-    let (x, y) = (i32::from(head.x), i32::from(head.y));
-    let (w, h) = (i32::from(p.width), i32::from(p.height));
-    [
-        (y, Direction::Down),
-        (h - 1 - y, Direction::Up),
-        (x, Direction::Left),
-        (w - 1 - x, Direction::Right),
-    ]
-    .into_iter()
-    .min_by_key(|(distance, _)| *distance)
-    .map_or(Direction::Down, |(_, d)| d)
-}
-
-/// Whether seat `seat` is behind in a duel: after ten turns, its snake is shorter than the
-/// other's (what an aborter takes for losing).
-fn behind(game: &nets_envs::snake::SnakeGame, seat: usize) -> bool {
-    let len = |i: usize| game.snakes().get(i).map_or(0, |s| s.len());
-    game.turn() >= 10 && game.snakes().len() == 2 && len(seat) < len(1 - seat.min(1))
-}
-
-#[cfg(test)]
-mod tests {
-    use nets_envs::snake::{SnakeGame, SnakeParams};
-
-    use super::toward_wall;
-
-    #[test]
-    fn a_thrower_leaves_the_board_within_half_its_width() {
-        for seed in 0..8u8 {
-            let mut game = SnakeGame::new(SnakeParams::duel(11), [seed; 32]).unwrap();
-            let mut turns = 0;
-            while game.snakes()[0].eliminated.is_none() && turns < 6 {
-                let moves = [toward_wall(&game, 0), toward_wall(&game, 1)];
-                game.step(&moves).unwrap();
-                turns += 1;
-            }
-            assert!(
-                game.snakes()[0].eliminated.is_some(),
-                "seed {seed}: still on the board after {turns} turns"
-            );
-        }
-    }
 }

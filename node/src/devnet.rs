@@ -17,8 +17,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::now_ms;
 use crate::config::{Config, Schedule};
-use crate::daemon::now_ms;
 use crate::rankings::{self, EpochRankings};
 use crate::runner::{self, Running};
 use crate::settle::{

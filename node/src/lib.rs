@@ -11,12 +11,16 @@
 //!   JSON lines on its standard input and output, or by a Battlesnake server over HTTP;
 //! - [`samples`]: observations from seeded games, to check and measure models.
 
+#[cfg(feature = "adversaries")]
+pub mod adversary;
 pub mod agent;
 pub mod api;
 pub mod batcher;
 pub mod battlesnake_http;
+pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod deviation;
 pub mod devnet;
 pub mod external_agent;
 pub mod keyfile;

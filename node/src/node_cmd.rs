@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use nets_node::clock::now_ms;
 use nets_node::config::Config;
-use nets_node::daemon::now_ms;
 use nets_node::devnet::{self, DevnetOptions};
 use nets_node::rankings::{self, Format};
 use nets_node::runner;

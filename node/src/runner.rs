@@ -13,6 +13,7 @@ use crate::api::{ApiState, router};
 use crate::config::ChainChoice;
 use crate::config::Config;
 use crate::daemon::{self, NodeHandle, NodeParts};
+use crate::deviation::Deviation;
 use crate::keyfile;
 use crate::metrics::Metrics;
 use crate::players::PlayerFactory;
@@ -103,6 +104,42 @@ pub struct StartOptions {
     /// member or Sybil identity): an adversary for simulations, not a setting of the config
     /// file.
     pub colluders: std::collections::BTreeSet<PlayerId>,
+}
+
+impl StartOptions {
+    /// Whether the options make the node a simulated adversary.
+    pub fn adversarial(&self) -> bool {
+        self.spam_per_second > 0
+            || self.abort_when_losing
+            || self.equivocate
+            || self.forge_results
+            || !self.colluders.is_empty()
+    }
+}
+
+/// The simulated adversary the options ask for, if any.
+#[cfg(feature = "adversaries")]
+fn deviation(key: &Keypair, options: &StartOptions) -> Result<Option<Box<dyn Deviation>>> {
+    let roles = crate::adversary::Roles {
+        spam_per_second: options.spam_per_second,
+        abort_when_losing: options.abort_when_losing,
+        forge_results: options.forge_results,
+        colluders: options.colluders.clone(),
+    };
+    Ok(roles.any().then(|| {
+        let adversary = crate::adversary::Adversary::new(Keypair::from_secret(key.secret()), roles);
+        Box::new(adversary) as Box<dyn Deviation>
+    }))
+}
+
+/// Without the `adversaries` feature there is no adversary to be.
+#[cfg(not(feature = "adversaries"))]
+fn deviation(_: &Keypair, options: &StartOptions) -> Result<Option<Box<dyn Deviation>>> {
+    anyhow::ensure!(
+        !options.adversarial(),
+        "this netsd was built without simulated adversaries (build it with --features adversaries)"
+    );
+    Ok(None)
 }
 
 /// Starts the node of `data_dir` with `config` on the current runtime.
@@ -209,6 +246,7 @@ pub async fn start_with(
         .map(|l| usize::from(l.size))
         .unwrap_or(11);
     let players = PlayerFactory::new(spec, side)?;
+    let deviation = deviation(&key, &options)?;
     let metrics = Arc::new(Metrics::default());
     let leagues = config.leagues()?;
     let api_addr = config.api.addr()?;
@@ -229,15 +267,12 @@ pub async fn start_with(
     });
     let parts = NodeParts {
         settler,
+        deviation,
         key,
         config,
         store: store.clone(),
         players,
         metrics: Arc::clone(&metrics),
-        spam_per_second: options.spam_per_second,
-        abort_when_losing: options.abort_when_losing,
-        forge_results: options.forge_results,
-        colluders: options.colluders,
     };
     let handle = daemon::start(parts, shutdown.clone()).await?;
     let mut api = None;

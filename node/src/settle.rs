@@ -1,5 +1,5 @@
 //! The settlement steps a node takes on the contract (`docs/settlement.md`), shared by the
-//! running node's settler ([`crate::settler`]) and `netsd settle`:
+//! running node's settler (`settler.rs`) and `netsd settle`:
 //!
 //! - [`deploy`] a contract (`netsd settle deploy`; a node on a fresh embedded chain);
 //! - [`join`]: fund the account on development chains, bond stake, bind the ed25519 key;

@@ -6,8 +6,8 @@ use std::str::FromStr;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use nets_node::clock::now_ms;
 use nets_node::config::Config;
-use nets_node::daemon::now_ms;
 use nets_node::settle::{self, AnyChain, SettlingNode};
 use nets_node::store::Store;
 use nets_node::{keyfile, rankings, runner};

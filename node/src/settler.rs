@@ -36,7 +36,7 @@ use nets_settlement::{
     SignedAttestation,
 };
 use nets_tournament::epoch::EpochSummary;
-use nets_tournament::hash::{Hash32, keccak256};
+use nets_tournament::hash::Hash32;
 use nets_tournament::identity::{Keypair, PlayerId};
 use nets_tournament::merkle::Proof;
 use nets_tournament::wire::{self, WireError};
@@ -318,7 +318,7 @@ pub fn spawn(
                 }
                 _ = sleep => {}
             }
-            let now = crate::daemon::now_ms();
+            let now = crate::clock::now_ms();
             let result = settler.pass(now).await;
             wait = match &result {
                 Ok(()) => PASS_MS,
@@ -351,6 +351,7 @@ pub struct Settler {
     follow_clock: bool,
     turn_ms: u64,
     /// Signs other roots too (a simulated equivocator).
+    #[cfg_attr(not(feature = "adversaries"), allow(dead_code))]
     equivocate: bool,
     store: Store,
     events: Option<mpsc::UnboundedSender<(PlayerId, SettleEvent)>>,
@@ -714,10 +715,14 @@ impl Settler {
         self.ours.insert(epoch, signed);
         self.outbox.push(bytes);
         tracing::info!(epoch, rewards_root = %roots.rewards_root, "attested");
+        #[cfg(feature = "adversaries")]
         if self.equivocate {
             // A second signature over other roots, gossiped like the first and kept nowhere.
             let other = EpochRoots {
-                outcomes_root: keccak256(&[b"nets/equivocation", &roots.outcomes_root.0]),
+                outcomes_root: nets_tournament::hash::keccak256(&[
+                    b"nets/equivocation",
+                    &roots.outcomes_root.0,
+                ]),
                 ..roots
             };
             let forged = s

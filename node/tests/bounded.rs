@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use nets_node::clock::now_ms;
 use nets_node::config::Config;
-use nets_node::daemon::now_ms;
 use nets_node::runner;
 use tokio_util::sync::CancellationToken;
 

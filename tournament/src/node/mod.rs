@@ -29,17 +29,21 @@
 //!     bootstrap: true,
 //! };
 //! let mut now = 1_000;
+//! // Randomness is an input: 32 bytes from the OS in a real node.
+//! let seed = [9; 32];
 //! let mut core: NodeCore<u32, MemLog> =
-//!     NodeCore::new(now, Keypair::from_secret([7; 32]), config, MemLog::default());
+//!     NodeCore::new(now, Keypair::from_secret([7; 32]), seed, config, MemLog::default());
 //! core.handle_listening(vec!["/ip4/127.0.0.1/tcp/4100".into()]);
 //! for _ in 0..3 {
-//!     core.handle_tick(now, 0);
+//!     core.handle_tick(now);
 //!     while let Some(output) = core.poll_output() {
 //!         match output {
 //!             // A driver dials its bootstrap list here; the core asks again, with backoff,
 //!             // for as long as the node holds no peer.
 //!             Output::DialBootstrap => core.handle_peer_connected(now, 1),
-//!             // ... publish, fetch, open matches, close links, settle ...
+//!             // ... publish, fetch, open links and send frames, ask agents, settle; and
+//!             // what comes back goes in through handle_gossip, handle_fetch_response,
+//!             // handle_frame, handle_move ...
 //!             _ => {}
 //!         }
 //!     }
