@@ -969,30 +969,18 @@ impl Simulation {
         };
         let mut ledger = EpochLedger::new(e);
         let ids: &[u32] = self.epoch_items.get(&(li, e)).map_or(&[], Vec::as_slice);
-        let held = || {
-            ids.iter()
-                .filter(|i| !node.missing.contains(i))
-                .filter_map(|i| self.items.get(*i as usize))
-        };
-        for item in held() {
-            if let ItemKind::Record(r) = &item.kind {
-                let _ = ledger.add_outcome(r.clone());
-            }
-        }
-        for item in held() {
-            if let ItemKind::Claim(c) = &item.kind {
-                let _ = ledger.add_claim(c.clone());
-            }
-        }
-        for item in held() {
-            if let ItemKind::Answer(a) = &item.kind {
-                let _ = ledger.add_answer(a);
-            }
-        }
-        for item in held() {
-            if let ItemKind::Evidence(ev) = &item.kind {
-                let _ = ledger.add_evidence(ev.clone());
-            }
+        let held = ids
+            .iter()
+            .filter(|i| !node.missing.contains(i))
+            .filter_map(|i| self.items.get(*i as usize));
+        // The ledger's summary does not depend on the order items are added in.
+        for item in held {
+            let _ = match &item.kind {
+                ItemKind::Record(r) => ledger.add_outcome(r.clone()),
+                ItemKind::Claim(c) => ledger.add_claim(c.clone()),
+                ItemKind::Answer(a) => ledger.add_answer(a),
+                ItemKind::Evidence(ev) => ledger.add_evidence(ev.clone()),
+            };
         }
         let ratings: Ratings = before.map(|s| quantize(&s.ratings)).unwrap_or_default();
         let rewards = before.map(|s| s.rewards.clone()).unwrap_or_default();
