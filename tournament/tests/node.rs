@@ -703,3 +703,33 @@ fn a_node_cut_off_rejoins_and_fetches_the_entries_it_missed() {
         "node 2 fetched the entry it missed"
     );
 }
+
+#[test]
+fn every_entry_pays_the_fee_once_whether_its_player_plays_or_not() {
+    let mut net = Net::new(3, false);
+    // Node 2 enters but plays nothing: it declines every invitation and skips its rounds.
+    let mut cfg = config(false);
+    cfg.max_matches = 0;
+    net.nodes[2].core = NodeCore::new(0, key(2), [2; 32], cfg, MemLog::default());
+    net.nodes[2].core.handle_listening(vec!["/memory/2".into()]);
+    net.run(schedule().epoch_start(1) + 2_000);
+    let idle = net.nodes[2].core.me();
+    let fee = 1_000_000; // the tier-0 fee
+    for node in &net.nodes {
+        let summary = node.closed.first().expect("epoch 0 closed");
+        assert!(!summary.games.is_empty());
+        let standing = summary.standings[&idle];
+        assert_eq!(standing.wins + standing.draws + standing.losses, 0);
+        let paid: u128 = summary.payout.paid.values().sum();
+        assert_eq!(
+            paid + summary.payout.carried,
+            3 * fee,
+            "three entries, three fees"
+        );
+        assert!(
+            !summary.payout.paid.contains_key(&idle),
+            "no points, no share"
+        );
+    }
+    assert_eq!(net.nodes[0].closed, net.nodes[2].closed);
+}

@@ -5,9 +5,10 @@
 //! items, so two nodes holding the same items compute byte-identical summaries whatever order
 //! the items arrived in, and a running node and a stopped node's data dir agree.
 //!
-//! Entries: every player with an outcome or a claim in the league's epoch is an entrant and
-//! pays the league's entry fee into the epoch's pot, once per epoch however many games it
-//! played (the fee schedule is the network's).
+//! Entries: every player with a stored entry into the league for the epoch pays the league's
+//! entry fee into the epoch's pot, once, whether it played once, many times or not at all
+//! (the fee schedule is the network's); so does a player with an outcome or a claim whose
+//! entry this node does not hold. An epoch without games in the league is skipped.
 
 use std::collections::BTreeMap;
 
@@ -154,6 +155,9 @@ fn summarize<L: ItemLog>(
             }
             Item::Evidence { evidence, .. } => {
                 let _ = ledger.add_evidence(evidence);
+            }
+            Item::Entry(entry) if entry.league == league.id() => {
+                entries.insert(entry.player, fee);
             }
             _ => {}
         }
