@@ -12,9 +12,9 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group};
-use nets_node::batcher::{BatchConfig, Batcher};
-use nets_node::model::{ModelOptions, SnakeModel};
-use nets_node::samples::sample_boards;
+use nets_node::agents::onnx::batcher::{BatchConfig, Batcher};
+use nets_node::agents::onnx::model::{ModelOptions, SnakeModel};
+use nets_node::agents::onnx::samples::sample_boards;
 
 const SIDE: usize = 11;
 

@@ -6,7 +6,7 @@
 //!
 //! All nodes settle as they go on one embedded chain in `<root>/chain`, shared in this
 //! process (its clock follows the wall clock): the devnet deploys the contract with a short
-//! challenge window, and each node's settler ([`crate::settler`]) stakes, deposits its
+//! challenge window, and each node's settler ([`crate::settlement::settler`]) stakes, deposits its
 //! entries, signs and gossips its roots at each close, submits the aggregate in its turn,
 //! finalises and claims. After the last close the devnet waits for the last epoch to be
 //! finalised and claimed, and reports what each node did on chain.
@@ -21,10 +21,11 @@ use crate::clock::now_ms;
 use crate::config::{Config, Schedule};
 use crate::rankings::{self, EpochRankings};
 use crate::runner::{self, Running};
-use crate::settle::{
-    self, ClaimReport, EpochReport, NodeAccount, SettleError, SettlementReport, SharedChain,
+use crate::settlement::chain::{
+    self as onchain, ClaimReport, EpochReport, NodeAccount, SettleError, SettlementReport,
+    SharedChain,
 };
-use crate::settler::SettleEvent;
+use crate::settlement::settler::SettleEvent;
 use nets_settlement::alloy::primitives::Address;
 use nets_settlement::{
     AccountKey, Chain, EmbeddedChain, EmbeddedConfig, EpochRoots, Parameters, Settlement,
@@ -419,15 +420,15 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
     let last_played = rankings::summaries(&nodes[0].store, &league, options.epochs)?
         .last()
         .map(|s| s.epoch);
-    let mut reader = Settlement::at(settle::AnyChain::Shared(chain.clone()), contract)
+    let mut reader = Settlement::at(onchain::AnyChain::Shared(chain.clone()), contract)
         .await
-        .map_err(settle::at("reading the devnet's contract"))?;
+        .map_err(onchain::at("reading the devnet's contract"))?;
     let deadline = now_ms() + SETTLE_WAIT_MS;
     while let Some(last) = last_played {
         let status = reader
             .status()
             .await
-            .map_err(settle::at("reading the contract's status"))?;
+            .map_err(onchain::at("reading the contract's status"))?;
         if status.finalised_epoch >= Some(last) || now_ms() > deadline {
             break;
         }
@@ -513,10 +514,10 @@ pub async fn run(options: &DevnetOptions) -> Result<DevnetReport> {
             epochs: epoch_reports(&ids, &accounts, &events),
             status,
         }),
-        Err(e) => Err(settle::at("reading the contract's status")(e)),
+        Err(e) => Err(onchain::at("reading the contract's status")(e)),
     };
-    settle::write_contract(&chain_dir, contract)
-        .map_err(settle::at("recording the contract's address"))?;
+    onchain::write_contract(&chain_dir, contract)
+        .map_err(onchain::at("recording the contract's address"))?;
     Ok(DevnetReport {
         rankings: first,
         agents,
@@ -552,7 +553,7 @@ async fn deploy_chain(
         ..Parameters::default()
     };
     let account = AccountKey::derive_from_identity(deployer);
-    let (settlement, gas) = settle::deploy(embedded, &account, params).await?;
+    let (settlement, gas) = onchain::deploy(embedded, &account, params).await?;
     let contract = settlement.address();
     let embedded = settlement.into_chain();
     Ok((SharedChain::new(embedded), contract, gas))

@@ -1,38 +1,36 @@
 //! The nets node: what `netsd` runs, as a library.
 //!
-//! Besides the command-line tool, this crate holds the node's neural agents: ONNX models that
-//! play Snake, run by ONNX Runtime (loaded at run time, see [`runtime`]).
+//! Its folders follow the architecture:
 //!
-//! - [`model`]: the model contract (`docs/models.md`) and a loaded [`model::SnakeModel`];
-//! - [`batcher`]: one model serving many games at once, in batches;
-//! - [`agent`]: agents that may fail ([`agent::Player`]), the ONNX agent, and
-//!   [`agent::play_game`], where a failing agent forfeits;
-//! - [`external_agent`] and [`battlesnake_http`]: agents played by another program, over
-//!   JSON lines on its standard input and output, or by a Battlesnake server over HTTP;
-//! - [`samples`]: observations from seeded games, to check and measure models.
+//! - [`daemon`]: the adapter that drives the node core (`nets_tournament::node`) over libp2p,
+//!   the store, the agents, the settler, the API and metrics; with the [`daemon::deviation`]
+//!   hook simulated adversaries plug into (compiled only with the `adversaries` feature);
+//! - [`agents`]: agents that may fail ([`agents::Player`]) and games where a failing agent
+//!   forfeits ([`agents::play_game`]); [`agents::players`] makes a match's agent from its spec;
+//!   [`agents::exec`] and [`agents::battlesnake`] are agents played by another program (JSON
+//!   lines on its standard input and output) or by a Battlesnake server over HTTP;
+//!   [`agents::onnx`] holds the neural agents: the model contract and a loaded model, one
+//!   model serving many games in batches, ONNX Runtime (loaded at run time), and sample
+//!   observations to check and measure models;
+//! - [`settlement`]: the chain side ([`settlement::chain`]: deploy, stake, deposit, claim
+//!   on any chain) and the running node's settler task ([`settlement::settler`]);
+//! - [`store`] (sled), [`config`], [`keyfile`], [`rankings`] (tables of the core's epoch fold),
+//!   [`api`] (HTTP), [`metrics`] (Prometheus), [`clock`], [`runner`] (starts a node from
+//!   its data dir) and [`devnet`] (a local network in one process).
+//!
+//! The command-line tool's subcommands are in `src/commands/`.
 
-#[cfg(feature = "adversaries")]
-pub mod adversary;
-pub mod agent;
+pub mod agents;
 pub mod api;
-pub mod batcher;
-pub mod battlesnake_http;
 pub mod clock;
 pub mod config;
 pub mod daemon;
-pub mod deviation;
 pub mod devnet;
-pub mod external_agent;
 pub mod keyfile;
 pub mod metrics;
-pub mod model;
-pub mod players;
 pub mod rankings;
 pub mod runner;
-pub mod runtime;
-pub mod samples;
-pub mod settle;
-pub mod settler;
+pub mod settlement;
 pub mod store;
 
 /// Logs to stderr, filtered by `RUST_LOG` (`info` if unset or invalid). Does nothing if a

@@ -3,10 +3,7 @@
 //! It runs the node (`init`, `run`, `rankings`, `devnet`), plays, replays and inspects games,
 //! and checks neural models.
 
-mod games;
-mod model_cmd;
-mod node_cmd;
-mod settle_cmd;
+mod commands;
 
 use std::process::ExitCode;
 
@@ -23,40 +20,40 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Play a game between built-in or neural (ONNX) agents and save its transcript.
-    Play(games::PlayArgs),
+    Play(commands::games::PlayArgs),
     /// Replay a transcript, check the result it claims, and print it.
-    Replay(games::ReplayArgs),
+    Replay(commands::games::ReplayArgs),
     /// Step a Battlesnake /move JSON state with given moves; print the next state as JSON.
-    Step(games::StepArgs),
+    Step(commands::games::StepArgs),
     /// Print a board as text, from a Battlesnake JSON state or a transcript's final position.
-    Show(games::ShowArgs),
+    Show(commands::games::ShowArgs),
     /// Neural models: check one against the model contract and measure its speed.
-    Model(model_cmd::ModelArgs),
+    Model(commands::model::ModelArgs),
     /// Create a node's data dir: key file and commented default config.
-    Init(node_cmd::InitArgs),
+    Init(commands::node::InitArgs),
     /// Run the node: join the network, play the leagues, serve the API.
-    Run(node_cmd::RunArgs),
+    Run(commands::node::RunArgs),
     /// Rankings of closed epochs, from a running node or a stopped node's data dir.
-    Rankings(node_cmd::RankingsArgs),
+    Rankings(commands::node::RankingsArgs),
     /// A whole network on this machine: N nodes play several epochs, then print rankings.
-    Devnet(node_cmd::DevnetArgs),
+    Devnet(commands::node::DevnetArgs),
     /// The settlement contract: deploy it, stake, claim rewards, show its state.
-    Settle(settle_cmd::SettleArgs),
+    Settle(commands::settle::SettleArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Play(args) => games::play(&args),
-        Command::Replay(args) => games::replay(&args),
-        Command::Step(args) => games::step(&args),
-        Command::Show(args) => games::show(&args),
-        Command::Model(args) => model_cmd::run(&args),
-        Command::Init(args) => node_cmd::init(&args),
-        Command::Run(args) => node_cmd::run(&args),
-        Command::Rankings(args) => node_cmd::rankings(&args),
-        Command::Devnet(args) => node_cmd::devnet(&args),
-        Command::Settle(args) => settle_cmd::run(&args),
+        Command::Play(args) => commands::games::play(&args),
+        Command::Replay(args) => commands::games::replay(&args),
+        Command::Step(args) => commands::games::step(&args),
+        Command::Show(args) => commands::games::show(&args),
+        Command::Model(args) => commands::model::run(&args),
+        Command::Init(args) => commands::node::init(&args),
+        Command::Run(args) => commands::node::run(&args),
+        Command::Rankings(args) => commands::node::rankings(&args),
+        Command::Devnet(args) => commands::node::devnet(&args),
+        Command::Settle(args) => commands::settle::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,17 +8,17 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::AgentSpec;
+use crate::agents::AgentSpec;
+use crate::agents::players::PlayerFactory;
 use crate::api::{ApiState, router};
 use crate::config::ChainChoice;
 use crate::config::Config;
+use crate::daemon::deviation::Deviation;
 use crate::daemon::{self, NodeHandle, NodeParts};
-use crate::deviation::Deviation;
 use crate::keyfile;
 use crate::metrics::Metrics;
-use crate::players::PlayerFactory;
-use crate::settle::{SettleOptions, SharedChain};
-use crate::settler::{self, ChainSource, SettleEvent, SettlerConfig};
+use crate::settlement::chain::{SettleOptions, SharedChain};
+use crate::settlement::settler::{self, ChainSource, SettleEvent, SettlerConfig};
 use crate::store::Store;
 use nets_settlement::alloy::primitives::Address;
 use nets_settlement::{AccountKey, Parameters, RpcConfig};
@@ -120,14 +120,15 @@ impl StartOptions {
 /// The simulated adversary the options ask for, if any.
 #[cfg(feature = "adversaries")]
 fn deviation(key: &Keypair, options: &StartOptions) -> Result<Option<Box<dyn Deviation>>> {
-    let roles = crate::adversary::Roles {
+    let roles = crate::daemon::adversary::Roles {
         spam_per_second: options.spam_per_second,
         abort_when_losing: options.abort_when_losing,
         forge_results: options.forge_results,
         colluders: options.colluders.clone(),
     };
     Ok(roles.any().then(|| {
-        let adversary = crate::adversary::Adversary::new(Keypair::from_secret(key.secret()), roles);
+        let adversary =
+            crate::daemon::adversary::Adversary::new(Keypair::from_secret(key.secret()), roles);
         Box::new(adversary) as Box<dyn Deviation>
     }))
 }

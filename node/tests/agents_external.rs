@@ -15,9 +15,9 @@ use nets_envs::log::{ActionLog, EnvSpec, replay_with};
 use nets_envs::snake::battlesnake::{self, MoveRequest};
 use nets_envs::snake::{Direction, SnakeParams};
 use nets_envs::transcript::Transcript;
-use nets_node::agent::{AgentError, AgentSpec, GameEnd, PlayedGame, Player, play_game};
-use nets_node::battlesnake_http::{BattlesnakeAgent, BattlesnakeConfig, BattlesnakeError};
-use nets_node::external_agent::{ExecAgent, ExecCommand, ExecConfig, ExecError, MAX_LINE, Stderr};
+use nets_node::agents::battlesnake::{BattlesnakeAgent, BattlesnakeConfig, BattlesnakeError};
+use nets_node::agents::exec::{ExecAgent, ExecCommand, ExecConfig, ExecError, MAX_LINE, Stderr};
+use nets_node::agents::{AgentError, AgentSpec, GameEnd, PlayedGame, Player, play_game};
 use serde_json::Value;
 
 /// A limit no healthy bot comes near, however loaded the machine.

@@ -7,7 +7,7 @@ use nets_envs::log::EnvSpec;
 use nets_envs::snake::SnakeParams;
 use nets_node::config::Config;
 use nets_node::daemon::{FetchRequest, FetchResponse, Frame};
-use nets_node::settler::AttestationMsg;
+use nets_node::settlement::settler::AttestationMsg;
 use nets_node::store::{Durability, Store};
 use nets_tournament::identity::Keypair;
 use nets_tournament::messages::{MatchHeader, OutcomeRecord};

@@ -15,10 +15,10 @@ use nets_envs::agents::{BuiltIn, agent_seed};
 use nets_envs::log::{ActionLog, EnvSpec};
 use nets_envs::snake::{SnakeParams, battlesnake, observation};
 use nets_envs::transcript::Transcript;
-use nets_node::agent::{AgentError, GameEnd, OnnxAgent, PlayedGame, Player, play_game};
-use nets_node::batcher::{BatchConfig, BatchError, Batcher};
-use nets_node::model::{ModelError, ModelOptions, SnakeModel};
-use nets_node::samples::{sample_boards, seed_bytes};
+use nets_node::agents::onnx::batcher::{BatchConfig, BatchError, Batcher};
+use nets_node::agents::onnx::model::{ModelError, ModelOptions, SnakeModel};
+use nets_node::agents::onnx::samples::{sample_boards, seed_bytes};
+use nets_node::agents::{AgentError, GameEnd, OnnxAgent, PlayedGame, Player, play_game};
 
 const TOLERANCE: f64 = 1e-4;
 

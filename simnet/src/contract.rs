@@ -37,7 +37,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use nets_node::settle::{AnyChain, SharedChain};
+use nets_node::settlement::chain::{AnyChain, SharedChain};
 use nets_settlement::alloy::primitives::{Address, U256};
 use nets_settlement::bindings::NetsSettlement::NetsSettlementEvents;
 use nets_settlement::{

@@ -11,7 +11,7 @@
 //!
 //! A server that cannot be reached, answers late, with an HTTP error, or with anything but a
 //! move makes [`Player::choose`] return a [`BattlesnakeError`] (a forfeit in
-//! [`play_game`](crate::agent::play_game)). Requests are blocking: call the agent from a
+//! [`play_game`](crate::agents::play_game)). Requests are blocking: call the agent from a
 //! thread that may block (it holds it for at most the timeout per request). Proxies from the
 //! environment are not used.
 
@@ -20,7 +20,7 @@ use std::time::Duration;
 use nets_envs::snake::battlesnake::{self, BattlesnakeMeta};
 use nets_envs::snake::{Direction, SnakeGame};
 
-use crate::agent::{AgentError, Player};
+use crate::agents::{AgentError, Player};
 
 /// How long a request may take by default: Battlesnake's default timeout.
 pub const DEFAULT_MOVE_TIMEOUT: Duration = Duration::from_millis(500);

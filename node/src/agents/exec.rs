@@ -10,7 +10,7 @@
 //!
 //! A process that cannot start, answers late, exits, or writes anything but a move reply makes
 //! [`ExecAgent::choose`](Player::choose) return an [`ExecError`] (a forfeit in
-//! [`play_game`](crate::agent::play_game)); it never stops or hangs the caller. The process is
+//! [`play_game`](crate::agents::play_game)); it never stops or hangs the caller. The process is
 //! killed when its agent is dropped. Its standard error is passed through or discarded
 //! ([`Stderr`]).
 //!
@@ -29,8 +29,8 @@ use nets_envs::snake::battlesnake::{self, BattlesnakeMeta, MoveRequest};
 use nets_envs::snake::{Direction, SnakeGame};
 use serde::Serialize;
 
-use crate::agent::{AgentError, Player};
-use crate::battlesnake_http::{BadReply, excerpt, parse_move_reply};
+use crate::agents::battlesnake::{BadReply, excerpt, parse_move_reply};
+use crate::agents::{AgentError, Player};
 
 /// The longest reply line read from a process, in bytes (without the newline). A move reply
 /// needs a few dozen; the limit keeps a runaway process from filling the node's memory.

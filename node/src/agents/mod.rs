@@ -5,6 +5,11 @@
 //! an error. [`play_game`] ends a game at the first error as a forfeit by that player, a loss,
 //! instead of panicking or stopping the node.
 
+pub mod battlesnake;
+pub mod exec;
+pub mod onnx;
+pub mod players;
+
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -16,10 +21,10 @@ use nets_envs::log::ActionLog;
 use nets_envs::snake::observation;
 use nets_envs::snake::{Direction, SnakeGame};
 
-use crate::batcher::{BatchError, Client};
-use crate::battlesnake_http::BattlesnakeError;
-use crate::external_agent::{ExecCommand, ExecError};
-use crate::model::Logits;
+use crate::agents::battlesnake::BattlesnakeError;
+use crate::agents::exec::{ExecCommand, ExecError};
+use crate::agents::onnx::batcher::{BatchError, Client};
+use crate::agents::onnx::model::Logits;
 
 /// Why an agent gave no move.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -95,7 +100,7 @@ impl FromStr for AgentSpec {
                 .ok_or_else(|| UnknownAgent(s.to_owned()));
         }
         if let Some(url) = s.strip_prefix("battlesnake:") {
-            return crate::battlesnake_http::base_url(url)
+            return crate::agents::battlesnake::base_url(url)
                 .map(AgentSpec::Battlesnake)
                 .ok_or_else(|| UnknownAgent(s.to_owned()));
         }

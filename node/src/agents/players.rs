@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use nets_envs::agents::agent_seed;
 
-use crate::agent::{AgentSpec, OnnxAgent, Player};
-use crate::batcher::{BatchConfig, Batcher};
-use crate::battlesnake_http::{BattlesnakeAgent, BattlesnakeConfig};
-use crate::external_agent::{ExecAgent, ExecConfig};
-use crate::model::{ModelOptions, SnakeModel};
+use crate::agents::battlesnake::{BattlesnakeAgent, BattlesnakeConfig};
+use crate::agents::exec::{ExecAgent, ExecConfig};
+use crate::agents::onnx::batcher::{BatchConfig, Batcher};
+use crate::agents::onnx::model::{ModelOptions, SnakeModel};
+use crate::agents::{AgentSpec, OnnxAgent, Player};
 
 /// Builds the node's agent for each match.
 #[derive(Debug)]

@@ -14,11 +14,11 @@ use nets_envs::log::{ActionLog, EnvSpec};
 use nets_envs::snake::battlesnake::{self, BattlesnakeMeta};
 use nets_envs::snake::{Direction, SnakeGame, SnakeParams};
 use nets_envs::transcript::Transcript;
-use nets_node::agent::{AgentSpec, GameEnd, OnnxAgent, Player, play_game};
-use nets_node::batcher::{BatchConfig, Batcher, Client};
-use nets_node::battlesnake_http::{BattlesnakeAgent, BattlesnakeConfig};
-use nets_node::external_agent::{ExecAgent, ExecCommand, ExecConfig};
-use nets_node::model::{Device, ModelOptions, SnakeModel};
+use nets_node::agents::battlesnake::{BattlesnakeAgent, BattlesnakeConfig};
+use nets_node::agents::exec::{ExecAgent, ExecCommand, ExecConfig};
+use nets_node::agents::onnx::batcher::{BatchConfig, Batcher, Client};
+use nets_node::agents::onnx::model::{Device, ModelOptions, SnakeModel};
+use nets_node::agents::{AgentSpec, GameEnd, OnnxAgent, Player, play_game};
 
 #[derive(Debug, Args)]
 pub(crate) struct PlayArgs {

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use nets_envs::snake::{MAX_BOARD_SIDE, MIN_BOARD_SIDE};
-use nets_node::agent::{pick, safe_moves};
-use nets_node::model::{Device, Logits, ModelOptions, SnakeModel};
-use nets_node::runtime::runtime;
-use nets_node::samples::{Sample, sample_boards};
+use nets_node::agents::onnx::model::{Device, Logits, ModelOptions, SnakeModel};
+use nets_node::agents::onnx::runtime::runtime;
+use nets_node::agents::onnx::samples::{Sample, sample_boards};
+use nets_node::agents::{pick, safe_moves};
 
 #[derive(Debug, Args)]
 pub(crate) struct ModelArgs {

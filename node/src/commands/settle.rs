@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use nets_node::clock::now_ms;
 use nets_node::config::Config;
-use nets_node::settle::{self, AnyChain, SettlingNode};
+use nets_node::settlement::chain::{self as onchain, AnyChain, SettlingNode};
 use nets_node::store::Store;
 use nets_node::{keyfile, rankings, runner};
 use nets_settlement::alloy::primitives::{Address, U256};
@@ -191,7 +191,7 @@ impl ChainArgs {
             Some(text) => (text.clone(), "--contract".to_string()),
             None if self.rpc.is_some() => bail!("--rpc needs --contract ADDRESS"),
             None => {
-                let path = self.embedded_dir().join(settle::CONTRACT_FILE);
+                let path = self.embedded_dir().join(onchain::CONTRACT_FILE);
                 let text = std::fs::read_to_string(&path).with_context(|| {
                     format!(
                         "no contract recorded in {} (give --contract, or deploy one with `netsd settle deploy`)",
@@ -237,12 +237,12 @@ async fn deploy(args: &DeployArgs) -> Result<()> {
     }
     let chain = args.chain.chain(true).await?;
     let name = chain.to_string();
-    let (settlement, gas) = settle::deploy(chain, &account, params).await?;
+    let (settlement, gas) = onchain::deploy(chain, &account, params).await?;
     let address = settlement.address();
     if let AnyChain::Embedded(chain) = settlement.chain()
         && let Some(dir) = chain.dir()
     {
-        settle::write_contract(dir, address)?;
+        onchain::write_contract(dir, address)?;
     }
     eprintln!(
         "deployed on the {name} from {} (gas {gas})",
@@ -317,14 +317,14 @@ async fn claim(args: &ClaimArgs) -> Result<()> {
         account,
         summaries,
     };
-    match settle::claim(&mut settlement, &node).await {
+    match onchain::claim(&mut settlement, &node).await {
         Ok(Some(c)) => println!(
             "claimed {} wei (cumulative {}), gas {}",
             c.amount, c.cumulative, c.gas
         ),
         Ok(None) => println!("nothing to claim: everything owed is claimed already"),
         // Owed nothing is an answer, not a failure.
-        Err(e @ settle::SettleError::NotInTable { .. }) => println!("nothing to claim: {e}"),
+        Err(e @ onchain::SettleError::NotInTable { .. }) => println!("nothing to claim: {e}"),
         Err(e) => return Err(e.into()),
     }
     Ok(())

@@ -11,7 +11,7 @@ use nets_tournament::messages::{Body, MatchMessage};
 use nets_tournament::node::Topic;
 use nets_tournament::node::frames::Frame;
 
-use crate::deviation::{Core, Deviated, Deviation, Move};
+use crate::daemon::deviation::{Core, Deviated, Deviation, Move};
 
 /// Which adversary a node is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

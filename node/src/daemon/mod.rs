@@ -12,6 +12,10 @@
 //! It reads the clock once per event and hands it to the core; it drains the core's outputs
 //! after every event.
 
+#[cfg(feature = "adversaries")]
+pub mod adversary;
+pub mod deviation;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,14 +40,14 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::{AgentError, Player};
+use crate::agents::players::PlayerFactory;
+use crate::agents::{AgentError, Player};
 use crate::clock::now_ms;
 use crate::config::Config;
-use crate::deviation::{Deviation, Move};
+use crate::daemon::deviation::{Deviation, Move};
 use crate::metrics::{Metrics, kind};
-use crate::players::PlayerFactory;
 use crate::rankings;
-use crate::settler::{AttestationMsg, SettleIn, SettlementStatus, SettlerLink};
+use crate::settlement::settler::{AttestationMsg, SettleIn, SettlementStatus, SettlerLink};
 use crate::store::Store;
 
 pub use nets_tournament::node::frames::{FetchRequest, FetchResponse, Frame, MAX_FETCH_ITEMS};
@@ -89,7 +93,7 @@ pub struct Status {
     /// real node).
     pub thrown: BTreeMap<u64, u64>,
     /// Settlement, if the node settles.
-    pub settlement: Option<crate::settler::SettlementStatus>,
+    pub settlement: Option<crate::settlement::settler::SettlementStatus>,
 }
 
 /// A league as the status shows it.

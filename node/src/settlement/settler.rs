@@ -44,7 +44,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::settle::{self, AnyChain, SettleError, SettleOptions, SettlingNode, SharedChain, at};
+use crate::settlement::chain::{
+    self as onchain, AnyChain, SettleError, SettleOptions, SettlingNode, SharedChain, at,
+};
 use crate::store::{Durability, Store};
 
 /// Largest encoded attestation message.
@@ -505,7 +507,7 @@ impl Settler {
             }
         };
         let recorded = recorded_in.as_ref().and_then(|dir| {
-            std::fs::read_to_string(dir.join(settle::CONTRACT_FILE))
+            std::fs::read_to_string(dir.join(onchain::CONTRACT_FILE))
                 .ok()
                 .and_then(|t| t.trim().parse::<Address>().ok())
         });
@@ -515,9 +517,9 @@ impl Settler {
                 .map_err(at(format!("finding the contract at {address}")))?,
             None => {
                 let (settlement, _) =
-                    settle::deploy(chain, &self.node.account, self.options.params).await?;
+                    onchain::deploy(chain, &self.node.account, self.options.params).await?;
                 if let Some(dir) = &recorded_in {
-                    settle::write_contract(dir, settlement.address())
+                    onchain::write_contract(dir, settlement.address())
                         .map_err(at("recording the contract's address"))?;
                 }
                 tracing::info!(contract = %settlement.address(), "deployed a settlement contract");
@@ -586,7 +588,7 @@ impl Settler {
             }
         }
         if !self.joined {
-            let account = settle::join(s, &self.node, &self.options).await?;
+            let account = onchain::join(s, &self.node, &self.options).await?;
             self.joined = true;
             self.emit(SettleEvent::Joined {
                 stake: account.stake,
@@ -653,7 +655,8 @@ impl Settler {
         }
     }
 
-    /// Deposits the entry fee for `epoch` if this node played in it and has not yet. On a
+    /// Deposits the entry fee for `epoch` if this node is among its entrants (it entered or
+    /// played: the summary's standings list every entrant) and has not yet. On a
     /// chain of its own the node is the only depositor, so it pays whatever the epoch's
     /// reward table needs beyond the funds: every entrant's fee. Returns what it deposited
     /// now.
@@ -667,10 +670,10 @@ impl Settler {
         let Some(summary) = self.summaries.get(&epoch) else {
             return Ok(0);
         };
-        let played = summary.standings.contains_key(&me);
+        let entrant = summary.standings.contains_key(&me);
         let fee = if self.private_chain() {
             summary.rewards.total().unwrap_or(0).saturating_sub(funds)
-        } else if played {
+        } else if entrant {
             self.options.entry_fee
         } else {
             0
@@ -983,7 +986,7 @@ impl Settler {
             .into_iter()
             .filter(|(p, _)| !self.convicts_reported.contains(p))
             .collect();
-        let claimed = match settle::claim_from(s, &self.node, summary).await {
+        let claimed = match onchain::claim_from(s, &self.node, summary).await {
             Ok(c) => c,
             Err(e) => {
                 // Another signer may have finalised a later epoch between the status read and
@@ -1086,7 +1089,7 @@ mod tests {
             ..Parameters::default()
         };
         let deployer = AccountKey::derive_from_ed25519(&[99; 32]);
-        let (settlement, _) = settle::deploy(chain, &deployer, params).await.unwrap();
+        let (settlement, _) = onchain::deploy(chain, &deployer, params).await.unwrap();
         let contract = settlement.address();
         let chain = SharedChain::new(settlement.into_chain());
         let (tx, events) = mpsc::unbounded_channel();

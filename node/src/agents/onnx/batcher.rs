@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use nets_envs::snake::observation::PLANES;
 
-use crate::model::{Logits, ModelError, SnakeModel, check_finite};
+use crate::agents::onnx::model::{Logits, ModelError, SnakeModel, check_finite};
 
 /// When the worker runs a batch, and how much may queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::{Outlet, TensorElementType, TensorRef, ValueType};
 
-use crate::runtime::{RuntimeError, runtime};
+use crate::agents::onnx::runtime::{RuntimeError, runtime};
 
 /// The name of the model's input.
 pub const INPUT: &str = "board";
