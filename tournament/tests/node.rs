@@ -18,8 +18,7 @@ use nets_tournament::node::frames::{FetchRequest, FetchResponse, Frame};
 use nets_tournament::node::item::Item;
 use nets_tournament::node::log::MemLog;
 use nets_tournament::node::{
-    CLOCK_SKEW_MS, CoreConfig, Ignored, ItemLog, NodeCore, NodeEvent, Output, Schedule, Topic,
-    Verdict,
+    CLOCK_SKEW_MS, CoreConfig, Ignored, ItemLog, NodeCore, Output, Schedule, Topic, Verdict,
 };
 use nets_tournament::wire;
 
@@ -108,7 +107,6 @@ struct Sim {
     closed: Vec<EpochSummary>,
     settled: Vec<EpochSummary>,
     verdicts: Vec<Verdict>,
-    events: Vec<NodeEvent>,
 }
 
 struct Net {
@@ -127,11 +125,20 @@ struct Net {
 }
 
 impl Net {
+    /// `n` nodes; the first is everyone's bootstrap peer.
     fn new(n: u32, settles: bool) -> Self {
+        Self::with(n, |i| CoreConfig {
+            bootstrap: i != 0,
+            ..config(settles)
+        })
+    }
+
+    /// `n` nodes, node `i` configured with `config(i)`.
+    fn with(n: u32, config: impl Fn(u32) -> CoreConfig) -> Self {
         let mut nodes = Vec::new();
         let mut by_player = BTreeMap::new();
         for i in 0..n {
-            let mut core = core(i, settles);
+            let mut core = NodeCore::new(0, key(i), [i as u8; 32], config(i), MemLog::default());
             core.handle_listening(vec![format!("/memory/{i}")]);
             by_player.insert(core.me(), i);
             nodes.push(Sim {
@@ -141,17 +148,8 @@ impl Net {
                 closed: Vec::new(),
                 settled: Vec::new(),
                 verdicts: Vec::new(),
-                events: Vec::new(),
             });
         }
-        // The first node is everyone's bootstrap peer.
-        nodes[0].core = {
-            let mut cfg = config(settles);
-            cfg.bootstrap = false;
-            let mut c = NodeCore::new(0, key(0), [0; 32], cfg, MemLog::default());
-            c.handle_listening(vec!["/memory/0".into()]);
-            c
-        };
         Self {
             now: 0,
             seq: 0,
@@ -355,8 +353,7 @@ impl Net {
                     self.nodes[i as usize].closed = summaries;
                 }
                 Output::Settle(summaries) => self.nodes[i as usize].settled.extend(summaries),
-                Output::Event(event) => self.nodes[i as usize].events.push(event),
-                Output::MatchStarted { .. } | Output::MatchEnded { .. } => {}
+                Output::Event(_) | Output::MatchStarted { .. } | Output::MatchEnded { .. } => {}
             }
         }
     }
@@ -706,12 +703,12 @@ fn a_node_cut_off_rejoins_and_fetches_the_entries_it_missed() {
 
 #[test]
 fn every_entry_pays_the_fee_once_whether_its_player_plays_or_not() {
-    let mut net = Net::new(3, false);
     // Node 2 enters but plays nothing: it declines every invitation and skips its rounds.
-    let mut cfg = config(false);
-    cfg.max_matches = 0;
-    net.nodes[2].core = NodeCore::new(0, key(2), [2; 32], cfg, MemLog::default());
-    net.nodes[2].core.handle_listening(vec!["/memory/2".into()]);
+    let mut net = Net::with(3, |i| CoreConfig {
+        bootstrap: i != 0,
+        max_matches: if i == 2 { 0 } else { 4 },
+        ..config(false)
+    });
     net.run(schedule().epoch_start(1) + 2_000);
     let idle = net.nodes[2].core.me();
     let fee = 1_000_000; // the tier-0 fee

@@ -33,6 +33,7 @@ use nets_p2p::policy::{Connected, prune};
 use nets_p2p::{Behaviour, BehaviourEvent, MATCH_PROTOCOL, MAX_MATCH_FRAME, frame};
 use nets_tournament::hash::Hash32;
 use nets_tournament::identity::{Keypair, PlayerId};
+use nets_tournament::node::frames::Frame;
 use nets_tournament::node::item::Item;
 use nets_tournament::node::{CoreConfig, Ignored, NodeCore, NodeEvent, Output, Verdict};
 use nets_tournament::wire;
@@ -49,8 +50,6 @@ use crate::metrics::{Metrics, kind};
 use crate::rankings;
 use crate::settlement::settler::{AttestationMsg, SettleIn, SettlementStatus, SettlerLink};
 use crate::store::Store;
-
-pub use nets_tournament::node::frames::{FetchRequest, FetchResponse, Frame, MAX_FETCH_ITEMS};
 
 /// What the loop publishes for the API.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -305,13 +304,9 @@ impl Node {
         mut publish_rx: Option<mpsc::Receiver<Vec<u8>>>,
         shutdown: CancellationToken,
     ) -> Result<()> {
+        // The bootstrap list is dialled (and added to Kademlia) when the core asks, at the
+        // first tick and whenever the node is left without peers.
         self.accept_streams()?;
-        for (peer, addr) in &self.bootstrap {
-            self.swarm
-                .behaviour_mut()
-                .kad
-                .add_address(peer, addr.clone());
-        }
         // Peers remembered from an earlier run.
         if let Ok(book) = self.store.peers() {
             for (peer, addrs) in book {
@@ -781,7 +776,7 @@ impl Node {
 }
 
 impl Node {
-    /// Counts an intake verdict; returns the item to route when it was new.
+    /// Counts an intake verdict in the metrics.
     fn count_verdict(&mut self, source: &str, verdict: &Verdict, item: Option<&Item>) {
         match verdict {
             Verdict::Accepted { new: true } => {

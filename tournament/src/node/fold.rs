@@ -67,13 +67,6 @@ struct CachedEpoch {
     summary: Option<EpochSummary>,
 }
 
-impl SummaryCache {
-    /// Forgets the cached epochs of leagues other than `keep`.
-    pub fn retain_leagues(&mut self, keep: &[Hash32]) {
-        self.leagues.retain(|id, _| keep.contains(id));
-    }
-}
-
 /// [`summaries`], reusing and updating `cache`; the same result as without a cache.
 pub fn summaries_cached<L: ItemLog>(
     log: &L,
